@@ -1,0 +1,239 @@
+//! Plugin logging (`msc:host/log`, plus the plugin's stdout and stderr) into the connector's
+//! `tracing` log, attributed to the instance.
+//!
+//! A plugin controls what it writes, so each line is cut at 4 KiB, control characters are escaped
+//! (a plugin cannot forge a log line with an embedded newline), and a call may write at most
+//! [`MAX_LINES_PER_CALL`] lines.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi_io::async_trait;
+use wasmtime_wasi_io::poll::Pollable;
+use wasmtime_wasi_io::streams::{OutputStream, StreamResult};
+
+use crate::ids::InstanceName;
+use crate::plugins::bindings::host::msc::host::log::{Host, Level};
+
+pub const MAX_LINE_BYTES: usize = 4096;
+pub const MAX_LINES_PER_CALL: u32 = 1000;
+
+/// Where a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Log,
+    Stdout,
+    Stderr,
+}
+
+/// Stderr lines kept to explain a trap.
+const STDERR_TAIL: usize = 3;
+
+/// One call's log: counts lines against the budget and keeps the last few stderr lines, which is
+/// where a Rust plugin's panic message lands.
+pub struct CallLog {
+    instance: InstanceName,
+    lines: AtomicU32,
+    stderr_tail: Mutex<VecDeque<String>>,
+}
+
+impl CallLog {
+    pub fn new(instance: InstanceName) -> Self {
+        Self { instance, lines: AtomicU32::new(0), stderr_tail: Mutex::new(VecDeque::new()) }
+    }
+
+    pub fn write(&self, level: Level, source: Source, message: &str) {
+        let n = self.lines.fetch_add(1, Ordering::Relaxed);
+        if n == MAX_LINES_PER_CALL {
+            tracing::warn!(instance = %self.instance, "plugin wrote more than {MAX_LINES_PER_CALL} log lines in one call; dropping the rest");
+        }
+        if n >= MAX_LINES_PER_CALL {
+            return;
+        }
+        let line = sanitize(message);
+        // std's hint about RUST_BACKTRACE says nothing about the failure.
+        if source == Source::Stderr && !line.starts_with("note: run with `RUST_BACKTRACE") {
+            if let Ok(mut tail) = self.stderr_tail.lock() {
+                if tail.len() == STDERR_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line.clone());
+            }
+        }
+        let instance = self.instance.as_str();
+        let source = match source {
+            Source::Log => "log",
+            Source::Stdout => "stdout",
+            Source::Stderr => "stderr",
+        };
+        match level {
+            Level::Trace => tracing::trace!(target: "plugin", instance, source, "{line}"),
+            Level::Debug => tracing::debug!(target: "plugin", instance, source, "{line}"),
+            Level::Info => tracing::info!(target: "plugin", instance, source, "{line}"),
+            Level::Warn => tracing::warn!(target: "plugin", instance, source, "{line}"),
+            Level::Error => tracing::error!(target: "plugin", instance, source, "{line}"),
+        }
+    }
+
+    /// The last lines the plugin wrote to stderr, joined: for a panic,
+    /// `thread '<unnamed>' panicked at src/lib.rs:10:5: / the message`.
+    pub fn stderr_tail(&self) -> Option<String> {
+        let tail = self.stderr_tail.lock().ok()?;
+        (!tail.is_empty()).then(|| tail.iter().map(String::as_str).collect::<Vec<_>>().join(" / "))
+    }
+}
+
+/// Cuts at [`MAX_LINE_BYTES`] on a character boundary and escapes control characters.
+fn sanitize(message: &str) -> String {
+    let mut end = message.len().min(MAX_LINE_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut line = String::with_capacity(end);
+    for c in message[..end].chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    if end < message.len() {
+        line.push_str(" [truncated]");
+    }
+    line
+}
+
+/// `msc:host/log` for one call.
+pub struct LogView<'a>(pub &'a CallLog);
+
+/// [`wasmtime::component::HasData`] marker for linking `msc:host/log`.
+pub struct Log;
+
+impl wasmtime::component::HasData for Log {
+    type Data<'a> = LogView<'a>;
+}
+
+impl Host for LogView<'_> {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.0.write(level, Source::Log, &message);
+        Ok(())
+    }
+}
+
+/// The plugin's stdout or stderr, written line by line into its call's log.
+#[derive(Clone)]
+pub struct PluginOutput {
+    log: std::sync::Arc<CallLog>,
+    source: Source,
+}
+
+impl PluginOutput {
+    pub fn stdout(log: std::sync::Arc<CallLog>) -> Self {
+        Self { log, source: Source::Stdout }
+    }
+
+    pub fn stderr(log: std::sync::Arc<CallLog>) -> Self {
+        Self { log, source: Source::Stderr }
+    }
+}
+
+impl IsTerminal for PluginOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for PluginOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(LineWriter { output: self.clone(), pending: Vec::new() })
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        // Only WASIp3 guests use this; they are not linked.
+        Box::new(tokio::io::sink())
+    }
+}
+
+/// Buffers a partial line until its newline (or until it reaches the line limit).
+struct LineWriter {
+    output: PluginOutput,
+    pending: Vec<u8>,
+}
+
+impl LineWriter {
+    fn emit(&mut self, line: &[u8]) {
+        let level = if self.output.source == Source::Stderr { Level::Warn } else { Level::Info };
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end_matches('\r');
+        if !text.is_empty() {
+            self.output.log.write(level, self.output.source, text);
+        }
+    }
+}
+
+impl OutputStream for LineWriter {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.pending.extend_from_slice(&bytes);
+        while let Some(newline) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=newline).collect();
+            self.emit(&line[..line.len() - 1]);
+        }
+        if self.pending.len() >= MAX_LINE_BYTES {
+            let line = std::mem::take(&mut self.pending);
+            self.emit(&line);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(MAX_LINE_BYTES)
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.emit(&line);
+        }
+    }
+}
+
+#[async_trait]
+impl Pollable for LineWriter {
+    async fn ready(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizes_lines() {
+        assert_eq!(sanitize("fine"), "fine");
+        assert_eq!(sanitize("two\nlines\r"), "two\\nlines\\r");
+        let long = "é".repeat(MAX_LINE_BYTES);
+        let cut = sanitize(&long);
+        assert!(cut.ends_with(" [truncated]"));
+        assert!(cut.len() <= MAX_LINE_BYTES + " [truncated]".len());
+    }
+
+    #[test]
+    fn keeps_the_stderr_tail() {
+        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid")));
+        let mut writer = PluginOutput::stderr(log.clone()).p2_stream();
+        writer.write(Bytes::from_static(b"early\nthread panicked at src/lib.rs:3:5:\n")).expect("write");
+        writer.write(Bytes::from_static(b"boom\nnote: run with `RUST_BACKTRACE=1` environment variable\n")).expect("write");
+        assert_eq!(log.stderr_tail().as_deref(), Some("early / thread panicked at src/lib.rs:3:5: / boom"));
+        writer.write(Bytes::from_static(b"partial")).expect("write");
+        drop(writer);
+        assert_eq!(log.stderr_tail().as_deref(), Some("thread panicked at src/lib.rs:3:5: / boom / partial"));
+    }
+}

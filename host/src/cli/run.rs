@@ -1,0 +1,148 @@
+//! `connector run --config FILE`: loads every plugin instance, self-tests each, and serves until
+//! SIGINT or SIGTERM.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use connector::config::Config;
+use connector::ids::PluginKind;
+use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
+use connector::plugins::{PluginInstance, PluginRuntime};
+
+pub async fn run(file: &Path, once: bool) -> ExitCode {
+    let config = match Config::load(file) {
+        Ok(config) => config,
+        Err(error) => {
+            error.diagnostics.iter().for_each(|d| eprintln!("{d}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    config.warnings.iter().for_each(|d| tracing::warn!("{d}"));
+    let name = config.connector.name.clone();
+    let runtime = match PluginRuntime::start(config).await {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        connector = %name,
+        instances = runtime.instances().count(),
+        allocation = ?runtime.engine().allocation(),
+        "connector started"
+    );
+    let mut healthy = true;
+    for instance in runtime.instances() {
+        healthy &= self_test(&runtime, instance, &name).await;
+    }
+    if once {
+        return if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    tracing::info!("serving; no cloud relay is configured, so only local plugin instances run. Stop with Ctrl-C.");
+    wait_for_shutdown().await;
+    tracing::info!("shutting down");
+    ExitCode::SUCCESS
+}
+
+/// Runs an instance's self-test and logs the outcome; `false` if it failed.
+async fn self_test(runtime: &PluginRuntime, instance: &PluginInstance, connector: &str) -> bool {
+    let name = instance.name().as_str();
+    let checks = match instance.kind() {
+        PluginKind::Uem => match runtime.uem(name) {
+            Ok(uem) => uem.test_connection().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        PluginKind::Mail => match runtime.mail(name) {
+            Ok(mail) => mail.test_connection().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        PluginKind::Siem => return siem_self_test(runtime, name, connector).await,
+    };
+    match checks {
+        Ok(checks) => {
+            let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
+            for check in &failed {
+                tracing::warn!(instance = name, check = %check.name, "self-test check failed: {}", check.detail);
+            }
+            tracing::info!(instance = name, passed = checks.len() - failed.len(), failed = failed.len(), "self-test");
+            failed.is_empty()
+        }
+        Err(error) => {
+            tracing::error!(instance = name, "self-test failed: {error}");
+            false
+        }
+    }
+}
+
+/// A formatter has no connection to test: format a sample event instead.
+async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) -> bool {
+    let sample = Event {
+        id: "self-test".into(),
+        event_type: "Connector self-test".into(),
+        time_ms: 0,
+        client_time_ms: None,
+        severity: Severity::Info,
+        name: "Formatter self-test".into(),
+        attack_vector: None,
+        threat_factors: vec![],
+        signature: None,
+        url: None,
+        tenant: None,
+        message: None,
+        device: None,
+        app: None,
+        network: None,
+        fields: vec![],
+    };
+    let origin = Origin { hostname: connector.to_string(), app_name: "connector".into() };
+    let outcome = match runtime.siem(name) {
+        Ok(siem) => match (siem.describe().await, siem.format(&origin, std::slice::from_ref(&sample)).await) {
+            (Ok(info), Ok(mut results)) => match results.pop() {
+                Some(Ok(bytes)) => Ok(format!("{} formatter, {} framing, sample event is {} bytes", info.format, framing_name(info.framing), bytes.len())),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("formatted no event".to_string()),
+            },
+            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    match outcome {
+        Ok(summary) => {
+            tracing::info!(instance = name, "self-test: {summary}");
+            true
+        }
+        Err(error) => {
+            tracing::error!(instance = name, "self-test failed: {error}");
+            false
+        }
+    }
+}
+
+fn framing_name(framing: Framing) -> &'static str {
+    match framing {
+        Framing::OctetCounting => "octet-counting",
+        Framing::Newline => "newline",
+    }
+}
+
+async fn wait_for_shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,529 @@
+//! The connector's config: one TOML file, read and validated at once, with every problem reported
+//! as `file:line:column: key: message` (see [`diagnostics`]).
+//!
+//! ```toml
+//! [connector]
+//! name = "hq-1"                    # shown in logs; default: the host name
+//! plugin_dir = "plugins"           # where plugin files are found; relative to this file
+//!
+//! [runtime]
+//! max_concurrent_calls = 32        # sandboxes that may run at once, all instances together
+//! max_memory = "256MiB"            # the most memory any one instance may be given
+//!
+//! [instances.maas360]              # one plugin instance: a plugin file plus what it is granted
+//! plugin = "maas360.wasm"
+//! kind = "uem"                     # uem | siem | mail: the world the plugin must implement
+//! deadline = "60s"                 # each call is stopped after this long (default 30s)
+//! memory = "64MiB"                 # linear memory limit per call (default 64MiB)
+//! max_concurrent_calls = 4         # calls of this instance at once (default 8)
+//! ca_file = "certs/maas-ca.pem"    # trust only this CA for its connections (default: system)
+//!
+//! [instances.maas360.grants]
+//! http = ["https://services.fiberlink.com"]   # origins it may call
+//! net = ["smtp.corp.example:587"]             # host:port streams it may open
+//!
+//! [instances.maas360.config]       # settings the plugin reads; any TOML
+//! billing_id = "30012345"
+//!
+//! [instances.maas360.secrets]      # secrets the plugin reads; from files or the environment
+//! password = { file = "secrets/maas360-password" }
+//! ```
+
+pub mod diagnostics;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use rustls::ClientConfig;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::capabilities::http::HttpGrant;
+use crate::capabilities::net::NetGrant;
+use crate::capabilities::secrets::{SecretRef, Secrets};
+use crate::capabilities::settings::Settings;
+use crate::capabilities::tls;
+use crate::ids::{InstanceName, PluginKind};
+pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
+use diagnostics::SourceIndex;
+
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+pub const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
+pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
+pub const DEFAULT_INSTANCE_CONCURRENCY: u32 = 8;
+pub const DEFAULT_RUNTIME_CONCURRENCY: u32 = 32;
+const MAX_RUNTIME_CONCURRENCY: u32 = 1024;
+const MIN_MEMORY: u64 = 1024 * 1024;
+
+/// A validated config: every path resolved, every grant parsed, every secret read.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub connector: ConnectorSettings,
+    pub runtime: RuntimeSettings,
+    pub instances: BTreeMap<InstanceName, InstanceConfig>,
+    /// Problems that do not stop the connector, e.g. a secret file others can read.
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConnectorSettings {
+    pub name: String,
+    pub plugin_dir: PathBuf,
+}
+
+/// Sizes the plugin runtime's sandbox pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeSettings {
+    pub max_concurrent_calls: u32,
+    pub max_memory: u64,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self { max_concurrent_calls: DEFAULT_RUNTIME_CONCURRENCY, max_memory: DEFAULT_MAX_MEMORY }
+    }
+}
+
+/// Limits on each call of one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceLimits {
+    pub deadline: Duration,
+    pub memory: u64,
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for InstanceLimits {
+    fn default() -> Self {
+        Self { deadline: DEFAULT_DEADLINE, memory: DEFAULT_MEMORY, max_concurrent_calls: DEFAULT_INSTANCE_CONCURRENCY }
+    }
+}
+
+/// One plugin instance: a plugin file plus what the admin granted it.
+#[derive(Debug)]
+pub struct InstanceConfig {
+    pub kind: PluginKind,
+    pub plugin: PathBuf,
+    pub limits: InstanceLimits,
+    pub http: Vec<HttpGrant>,
+    pub net: Vec<NetGrant>,
+    pub ca_file: Option<PathBuf>,
+    pub tls: Arc<ClientConfig>,
+    pub settings: Settings,
+    pub secrets: Secrets,
+}
+
+// ----- The file as written -----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    connector: RawConnector,
+    #[serde(default)]
+    runtime: RawRuntime,
+    #[serde(default)]
+    instances: BTreeMap<String, RawInstance>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConnector {
+    name: Option<String>,
+    plugin_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    max_concurrent_calls: Option<u32>,
+    max_memory: Option<ByteSize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    plugin: PathBuf,
+    kind: PluginKind,
+    #[serde(default, with = "humantime_serde")]
+    deadline: Option<Duration>,
+    memory: Option<ByteSize>,
+    max_concurrent_calls: Option<u32>,
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    grants: RawGrants,
+    #[serde(default)]
+    config: toml::Table,
+    #[serde(default)]
+    secrets: BTreeMap<String, SecretRef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGrants {
+    #[serde(default)]
+    http: Vec<String>,
+    #[serde(default)]
+    net: Vec<String>,
+}
+
+// ----- Loading -----
+
+impl Config {
+    /// Reads and validates `file`. Any error refuses the whole config.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                file: file.to_path_buf(),
+                line: 0,
+                column: 0,
+                key: KeyPath::root(),
+                message: format!("cannot be read: {e}"),
+            }],
+        })?;
+        Self::parse(file, &text)
+    }
+
+    /// Validates `text` as if read from `file` (which places relative paths).
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let index = SourceIndex::parse(file, text).map_err(|d| ConfigError { diagnostics: vec![d] })?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError { diagnostics: vec![index.from_de_error(&e)] })?;
+        let mut validator = Validator { index: &index, diagnostics: Vec::new() };
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let config = validator.config(file, &base, raw);
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            validator.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
+        match config {
+            Some(mut config) if errors.is_empty() => {
+                config.warnings = warnings;
+                Ok(config)
+            }
+            _ => Err(ConfigError { diagnostics: errors.into_iter().chain(warnings).collect() }),
+        }
+    }
+}
+
+/// A diagnostic about `key` of the config `file`, placed on its line: for problems found after
+/// loading, such as a plugin file that fails to compile (reported at `instances.NAME.plugin`).
+pub fn locate(file: &Path, severity: Severity, key: KeyPath, message: impl Into<String>) -> Diagnostic {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    match SourceIndex::parse(file, &text) {
+        Ok(index) => index.at_key(severity, key, message),
+        Err(_) => Diagnostic { severity, file: file.to_path_buf(), line: 0, column: 0, key, message: message.into() },
+    }
+}
+
+/// Checks the parsed file and collects every problem with its key.
+struct Validator<'a> {
+    index: &'a SourceIndex<'a>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, key: KeyPath, message: impl Into<String>) {
+        let diagnostic = self.index.at_key(Severity::Error, key, message);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn warning(&mut self, key: KeyPath, message: impl Into<String>) {
+        let diagnostic = self.index.at_key(Severity::Warning, key, message);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn config(&mut self, file: &Path, base: &Path, raw: RawConfig) -> Option<Config> {
+        let connector = ConnectorSettings {
+            name: raw.connector.name.unwrap_or_else(default_connector_name),
+            plugin_dir: base.join(raw.connector.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins"))),
+        };
+        let runtime = self.runtime(raw.runtime);
+        let mut instances = BTreeMap::new();
+        for (name, raw_instance) in raw.instances {
+            let key = KeyPath::root().key("instances").key(&name);
+            let name = match InstanceName::new(name) {
+                Ok(name) => name,
+                Err(e) => {
+                    self.error(key, e.to_string());
+                    continue;
+                }
+            };
+            if let Some(instance) = self.instance(&key, base, &connector, &runtime, raw_instance) {
+                instances.insert(name, instance);
+            }
+        }
+        Some(Config { file: file.to_path_buf(), connector, runtime, instances, warnings: Vec::new() })
+    }
+
+    fn runtime(&mut self, raw: RawRuntime) -> RuntimeSettings {
+        let key = KeyPath::root().key("runtime");
+        let mut settings = RuntimeSettings::default();
+        if let Some(n) = raw.max_concurrent_calls {
+            if n == 0 || n > MAX_RUNTIME_CONCURRENCY {
+                self.error(key.key("max_concurrent_calls"), format!("must be between 1 and {MAX_RUNTIME_CONCURRENCY}"));
+            } else {
+                settings.max_concurrent_calls = n;
+            }
+        }
+        if let Some(max) = raw.max_memory {
+            if max.as_u64() < MIN_MEMORY {
+                self.error(key.key("max_memory"), "must be at least 1MiB");
+            } else {
+                settings.max_memory = max.as_u64();
+            }
+        }
+        settings
+    }
+
+    fn instance(
+        &mut self,
+        key: &KeyPath,
+        base: &Path,
+        connector: &ConnectorSettings,
+        runtime: &RuntimeSettings,
+        raw: RawInstance,
+    ) -> Option<InstanceConfig> {
+        let errors_before = self.error_count();
+
+        let plugin = connector.plugin_dir.join(&raw.plugin);
+        if !plugin.is_file() {
+            self.error(key.key("plugin"), format!("plugin file {} does not exist", plugin.display()));
+        }
+
+        let limits = self.limits(key, runtime, &raw);
+
+        let mut http = Vec::new();
+        for (i, grant) in raw.grants.http.iter().enumerate() {
+            let grant_key = key.key("grants").key("http").index(i);
+            match HttpGrant::parse(grant) {
+                Ok(g) => {
+                    if !g.tls {
+                        self.warning(grant_key, format!("`{grant}` is plaintext HTTP: credentials and data cross the network unencrypted"));
+                    }
+                    http.push(g);
+                }
+                Err(e) => self.error(grant_key, e.to_string()),
+            }
+        }
+        let mut net = Vec::new();
+        for (i, grant) in raw.grants.net.iter().enumerate() {
+            match NetGrant::parse(grant) {
+                Ok(g) => net.push(g),
+                Err(e) => self.error(key.key("grants").key("net").index(i), e.to_string()),
+            }
+        }
+
+        let ca_file = raw.ca_file.map(|f| base.join(f));
+        let tls = match tls::client_config(ca_file.as_deref()) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                let at = if ca_file.is_some() { key.key("ca_file") } else { key.clone() };
+                self.error(at, e.to_string());
+                None
+            }
+        };
+
+        let mut secrets = BTreeMap::new();
+        for (name, secret) in &raw.secrets {
+            let secret_key = key.key("secrets").key(name);
+            match secret.resolve(base) {
+                Ok(resolved) => {
+                    if let Some(warning) = resolved.warning {
+                        self.warning(secret_key, warning);
+                    }
+                    secrets.insert(name.clone(), resolved.value);
+                }
+                Err(e) => self.error(secret_key, e.to_string()),
+            }
+        }
+
+        if self.error_count() > errors_before {
+            return None;
+        }
+        Some(InstanceConfig {
+            kind: raw.kind,
+            plugin,
+            limits,
+            http,
+            net,
+            ca_file,
+            tls: tls?,
+            settings: Settings::from_toml(&raw.config),
+            secrets: Secrets::new(secrets.into_iter().collect::<BTreeMap<String, SecretString>>()),
+        })
+    }
+
+    fn limits(&mut self, key: &KeyPath, runtime: &RuntimeSettings, raw: &RawInstance) -> InstanceLimits {
+        let mut limits = InstanceLimits::default();
+        if let Some(deadline) = raw.deadline {
+            if deadline < Duration::from_millis(10) {
+                self.error(key.key("deadline"), "must be at least 10ms");
+            } else {
+                limits.deadline = deadline;
+            }
+        }
+        let memory = raw.memory.map_or(DEFAULT_MEMORY.min(runtime.max_memory), |m| m.as_u64());
+        if memory < MIN_MEMORY {
+            self.error(key.key("memory"), "must be at least 1MiB");
+        } else if memory > runtime.max_memory {
+            self.error(
+                key.key("memory"),
+                format!("{} is more than runtime.max_memory ({})", ByteSize(memory), ByteSize(runtime.max_memory)),
+            );
+        }
+        limits.memory = memory;
+        if let Some(n) = raw.max_concurrent_calls {
+            if n == 0 || n > runtime.max_concurrent_calls {
+                self.error(
+                    key.key("max_concurrent_calls"),
+                    format!("must be between 1 and runtime.max_concurrent_calls ({})", runtime.max_concurrent_calls),
+                );
+            } else {
+                limits.max_concurrent_calls = n;
+            }
+        } else {
+            limits.max_concurrent_calls = limits.max_concurrent_calls.min(runtime.max_concurrent_calls);
+        }
+        limits
+    }
+
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+}
+
+fn default_connector_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "connector".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn errors(result: Result<Config, ConfigError>) -> Vec<String> {
+        result.expect_err("config must be refused").errors().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn loads_a_full_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "plugins/maas360.wasm", "");
+        let pw = write(dir.path(), "secrets/pw", "hunter2\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        let file = write(
+            dir.path(),
+            "connector.toml",
+            r#"
+[connector]
+name = "hq-1"
+
+[instances.maas360]
+plugin = "maas360.wasm"
+kind = "uem"
+deadline = "45s"
+memory = "32MiB"
+
+[instances.maas360.grants]
+http = ["https://services.fiberlink.com"]
+net = ["smtp.corp.example:587"]
+
+[instances.maas360.config]
+billing_id = "30012345"
+
+[instances.maas360.secrets]
+password = { file = "secrets/pw" }
+"#,
+        );
+        let config = Config::load(&file).expect("valid");
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        let instance = &config.instances[&InstanceName::new("maas360").expect("valid")];
+        assert_eq!(instance.kind, PluginKind::Uem);
+        assert_eq!(instance.limits.deadline, Duration::from_secs(45));
+        assert_eq!(instance.limits.memory, 32 * 1024 * 1024);
+        assert_eq!(instance.http.len(), 1);
+        assert_eq!(instance.settings.get("billing_id"), Some("30012345"));
+        assert_eq!(instance.secrets.names().collect::<Vec<_>>(), ["password"]);
+        assert_eq!(instance.plugin, dir.path().join("plugins/maas360.wasm"));
+    }
+
+    #[test]
+    fn reports_every_problem_with_line_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(
+            dir.path(),
+            "c.toml",
+            r#"[instances.maas360]
+plugin = "missing.wasm"
+kind = "uem"
+memory = "1GiB"
+
+[instances.maas360.grants]
+http = ["https://ok.example", "ftp://bad.example"]
+
+[instances.maas360.secrets]
+password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
+"#,
+        );
+        let found = errors(Config::load(&file));
+        let file = file.display();
+        assert_eq!(
+            found,
+            [
+                format!("{file}:2:10: instances.maas360.plugin: plugin file {}/plugins/missing.wasm does not exist", dir.path().display()),
+                format!("{file}:4:10: instances.maas360.memory: 1.0 GiB is more than runtime.max_memory (256.0 MiB)"),
+                format!("{file}:7:31: instances.maas360.grants.http[1]: `ftp://bad.example`: only http and https origins can be granted"),
+                format!("{file}:10:12: instances.maas360.secrets.password: environment variable `MSC_TEST_SURELY_UNSET_VARIABLE` is not set"),
+            ]
+        );
+    }
+
+    #[test]
+    fn serde_errors_name_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "c.toml", "[instances.a]\nplugin = \"a.wasm\"\nkind = \"ldap\"\n");
+        let found = errors(Config::load(&file));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].starts_with(&format!("{}:3:8: instances.a.kind: unknown variant `ldap`", file.display())), "{}", found[0]);
+
+        let file = write(dir.path(), "d.toml", "[runtime]\nmax_concurent_calls = 3\n");
+        let found = errors(Config::load(&file));
+        assert!(found[0].starts_with(&format!("{}:2:1: runtime.max_concurent_calls: unknown field", file.display())), "{}", found[0]);
+
+        let file = write(dir.path(), "e.toml", "[instances.a]\nkind = \"uem\"\n");
+        let found = errors(Config::load(&file));
+        assert!(found[0].contains("missing field `plugin`"), "{}", found[0]);
+        assert!(found[0].starts_with(&format!("{}:1:", file.display())), "{}", found[0]);
+    }
+
+    #[test]
+    fn bad_instance_names_and_missing_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "plugins/a.wasm", "");
+        let file = write(dir.path(), "c.toml", "[instances.\"Bad Name\"]\nplugin = \"a.wasm\"\nkind = \"uem\"\n");
+        let found = errors(Config::load(&file));
+        assert!(found[0].contains("instances.Bad Name: instance name `Bad Name` is not valid"), "{}", found[0]);
+
+        let found = errors(Config::load(&dir.path().join("nope.toml")));
+        assert!(found[0].contains("nope.toml: cannot be read"), "{}", found[0]);
+    }
+}

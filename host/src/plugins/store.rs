@@ -1,0 +1,113 @@
+//! One call's sandbox: a fresh `Store` holding the call's state, its memory and table limits,
+//! and its deadline. Nothing in it outlives the call; what an instance keeps between calls lives
+//! in [`InstanceCapabilities`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capabilities::http::CallHttp;
+use crate::capabilities::log::CallLog;
+use crate::capabilities::{InstanceCapabilities, wasi};
+
+/// Elements a plugin's tables may grow to. Rust components need a few hundred.
+pub const TABLE_ELEMENTS: usize = 20_000;
+
+/// The data of one call's `Store`.
+pub struct CallState {
+    pub(crate) instance: Arc<InstanceCapabilities>,
+    pub(crate) deadline: Instant,
+    pub(crate) table: ResourceTable,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) http_hooks: CallHttp,
+    pub(crate) log: Arc<CallLog>,
+    pub(crate) limits: CallLimits,
+    pub(crate) open_connections: usize,
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_hooks }
+    }
+}
+
+/// Memory and table limits of one call, remembering whether the plugin ran into them so a
+/// resulting trap can be reported as what it is.
+pub struct CallLimits {
+    pub memory: u64,
+    pub memory_hit: bool,
+    pub table_hit: bool,
+}
+
+impl ResourceLimiter for CallLimits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired as u64 <= self.memory;
+        self.memory_hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= TABLE_ELEMENTS;
+        self.table_hit |= !allowed;
+        Ok(allowed)
+    }
+
+    // A component is a handful of core instances, tables and memories; these bound a hostile one.
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        8
+    }
+}
+
+/// The error the epoch callback raises when a call's deadline has passed.
+#[derive(Debug)]
+pub struct DeadlineReached;
+
+impl std::fmt::Display for DeadlineReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline reached")
+    }
+}
+
+impl std::error::Error for DeadlineReached {}
+
+/// A fresh store for one call of `instance`, stopped at `deadline`, with `memory` bytes at most.
+pub fn new_store(engine: &Engine, instance: Arc<InstanceCapabilities>, deadline: Instant, memory: u64) -> Store<CallState> {
+    let log = Arc::new(CallLog::new(instance.name.clone()));
+    let state = CallState {
+        deadline,
+        table: ResourceTable::new(),
+        wasi: wasi::call_context(&log),
+        http: WasiHttpCtx::new(),
+        http_hooks: CallHttp::new(instance.http.clone(), deadline),
+        log,
+        limits: CallLimits { memory, memory_hit: false, table_hit: false },
+        open_connections: 0,
+        instance,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    // Every epoch tick, a running plugin yields to the executor, so a busy plugin never holds a
+    // worker thread; once the deadline has passed, it traps instead.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|store| {
+        if Instant::now() >= store.data().deadline {
+            Err(DeadlineReached.into())
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store
+}

@@ -1,0 +1,86 @@
+//! Typed clients for the three plugin worlds. Each method is one plugin call in a fresh sandbox;
+//! it fails with [`CallError::Sandbox`] when the sandbox stopped the plugin and with
+//! [`CallError::Reported`] when the plugin returned one of its own typed errors.
+
+pub mod mail;
+pub mod siem;
+pub mod uem;
+
+use std::fmt;
+use std::time::Instant;
+
+use wasmtime::Store;
+
+use super::component::LoadedPlugin;
+use super::error::PluginError;
+use super::instance::PluginInstance;
+use super::store::CallState;
+use crate::ids::InstanceName;
+pub use crate::plugins::bindings::host::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
+pub use crate::plugins::bindings::host::msc::types::pii::{Pii, PiiKind};
+pub use crate::plugins::bindings::host::msc::types::self_test::Check;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError<E: fmt::Debug + fmt::Display = Error> {
+    /// The plugin ran and returned a typed error.
+    #[error("plugin instance `{instance}` reported: {error}")]
+    Reported { instance: InstanceName, error: E },
+    /// The sandbox stopped the plugin, or could not start it.
+    #[error(transparent)]
+    Sandbox(#[from] PluginError),
+}
+
+/// Runs one call of `instance`: `instantiate` makes the world's bindings in the fresh store,
+/// `call` calls one export.
+pub(crate) async fn call_world<W, R>(
+    instance: &PluginInstance,
+    deadline: Option<Instant>,
+    instantiate: impl AsyncFnOnce(&LoadedPlugin, &mut Store<CallState>) -> wasmtime::Result<W>,
+    call: impl AsyncFnOnce(&mut Store<CallState>, &W) -> wasmtime::Result<R>,
+) -> Result<R, PluginError> {
+    instance
+        .run(deadline, async |store, plugin| {
+            let world = instantiate(plugin, &mut *store).await?;
+            call(store, &world).await
+        })
+        .await
+}
+
+/// For a `WorldPre` that is not of the expected kind; instances are checked at lookup, so this
+/// means a bug in the host.
+fn wrong_world(plugin: &LoadedPlugin, expected: crate::ids::PluginKind) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("{} is a {} plugin, not {expected}", plugin.path.display(), plugin.kind))
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::AuthFailed(e) => write!(f, "authentication failed ({}): {}", auth_reason(e.reason), e.message),
+            Error::Forbidden(m) => write!(f, "forbidden: {m}"),
+            Error::NotFound(m) => write!(f, "not found: {m}"),
+            Error::RateLimited(r) => write!(f, "rate limited{}: {}", retry_hint(r), r.message),
+            Error::Unavailable(r) => write!(f, "unavailable{}: {}", retry_hint(r), r.message),
+            Error::Timeout(m) => write!(f, "timed out: {m}"),
+            Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Error::InvalidConfig(m) => write!(f, "invalid instance config: {m}"),
+            Error::Protocol(m) => write!(f, "unexpected answer from the remote system: {m}"),
+            Error::Internal(m) => write!(f, "internal plugin error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn auth_reason(reason: AuthFailure) -> &'static str {
+    match reason {
+        AuthFailure::BadCredentials => "bad credentials",
+        AuthFailure::BadApiKey => "bad API key",
+        AuthFailure::AccountLocked => "account locked",
+        AuthFailure::TokenRejected => "token rejected",
+        AuthFailure::Other => "other",
+    }
+}
+
+fn retry_hint(retry: &RetryLater) -> String {
+    retry.retry_after_ms.map(|ms| format!(" (retry after {ms} ms)")).unwrap_or_default()
+}

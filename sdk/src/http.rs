@@ -1,0 +1,400 @@
+//! A small blocking HTTP client over the host's `wasi:http`, with JSON and form helpers.
+//!
+//! The connector sends a request only to origins the admin granted the instance; anything else
+//! fails with [`HttpError::Denied`]. TLS is verified by the connector with the instance's CA
+//! bundle or the system's roots. Calls are bounded by the call's deadline.
+//!
+//! ```no_run
+//! use msc_sdk::http::Request;
+//! # fn demo() -> Result<(), msc_sdk::Error> {
+//! let token: serde_json::Value = Request::post("https://api.example.com/auth")
+//!     .json(&serde_json::json!({ "user": "api" }))?
+//!     .send()?
+//!     .error_for_status()?
+//!     .json()?;
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+use crate::bindings::base::wasi::http::outgoing_handler;
+use crate::bindings::base::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use crate::bindings::base::wasi::io::streams::StreamError;
+
+/// Responses larger than this fail with [`HttpError::TooLarge`] unless the request raises it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why a request failed before a response arrived, or while reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// The URL is not `http(s)://host[:port]/path?query`.
+    InvalidUrl(String),
+    /// The origin is not granted to this instance.
+    Denied(String),
+    /// DNS failure or refused connection.
+    Unreachable(String),
+    /// TLS handshake or certificate verification failed.
+    Tls(String),
+    /// No response (or no next chunk) in time.
+    Timeout,
+    /// The body exceeded the request's limit.
+    TooLarge(usize),
+    /// Anything else the transport reported.
+    Transport(String),
+    /// The response arrived but its body is not what was expected.
+    Body(String),
+    /// The server answered with an error status (see [`Response::error_for_status`]).
+    Status { status: u16, body: String },
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::InvalidUrl(url) => write!(f, "invalid URL `{url}`"),
+            HttpError::Denied(origin) => write!(f, "{origin} is not granted to this plugin instance"),
+            HttpError::Unreachable(m) => write!(f, "unreachable: {m}"),
+            HttpError::Tls(m) => write!(f, "TLS failed: {m}"),
+            HttpError::Timeout => write!(f, "timed out"),
+            HttpError::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
+            HttpError::Transport(m) => write!(f, "HTTP transport error: {m}"),
+            HttpError::Body(m) => write!(f, "unexpected response body: {m}"),
+            HttpError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// Maps transport failures to the plugin error the connector acts on.
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        let message = e.to_string();
+        match e {
+            HttpError::Denied(_) | HttpError::InvalidUrl(_) => Error::InvalidConfig(message),
+            HttpError::Tls(_) => Error::InvalidConfig(format!("{message} (check the instance's ca_file)")),
+            HttpError::Unreachable(_) | HttpError::Transport(_) => {
+                Error::Unavailable(crate::RetryLater { retry_after_ms: None, message })
+            }
+            HttpError::Timeout => Error::Timeout(message),
+            HttpError::TooLarge(_) | HttpError::Body(_) => Error::Protocol(message),
+            HttpError::Status { status: 401, .. } => {
+                Error::AuthFailed(crate::AuthError { reason: crate::AuthFailure::Other, message })
+            }
+            HttpError::Status { status: 403, .. } => Error::Forbidden(message),
+            HttpError::Status { status: 404, .. } => Error::NotFound(message),
+            HttpError::Status { status: 429, .. } => Error::RateLimited(crate::RetryLater { retry_after_ms: None, message }),
+            HttpError::Status { status, .. } if status >= 500 => {
+                Error::Unavailable(crate::RetryLater { retry_after_ms: None, message })
+            }
+            HttpError::Status { .. } => Error::Protocol(message),
+        }
+    }
+}
+
+/// An HTTP request being built.
+#[derive(Clone, Debug)]
+pub struct Request {
+    method: Method,
+    url: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    timeout: Option<Duration>,
+    max_response_bytes: usize,
+}
+
+impl Request {
+    pub fn new(method: Method, url: &str) -> Self {
+        Self {
+            method,
+            url: url.to_string(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    pub fn get(url: &str) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    pub fn post(url: &str) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    pub fn put(url: &str) -> Self {
+        Self::new(Method::Put, url)
+    }
+
+    pub fn delete(url: &str) -> Self {
+        Self::new(Method::Delete, url)
+    }
+
+    /// Adds a query parameter, percent-encoded.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// A JSON body, with `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
+        self.body = serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
+        Ok(self.header("content-type", "application/json"))
+    }
+
+    /// A form body, with `Content-Type: application/x-www-form-urlencoded`.
+    pub fn form(mut self, fields: &[(&str, &str)]) -> Self {
+        self.body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish().into_bytes();
+        self.header("content-type", "application/x-www-form-urlencoded")
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Waits at most this long for the response to start, and between chunks of its body.
+    /// Without it, the call's deadline is the limit.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
+        self
+    }
+
+    /// Sends the request and reads the whole response.
+    pub fn send(self) -> Result<Response, HttpError> {
+        let target = Target::parse(&self.url, &self.query)?;
+        let headers = Fields::new();
+        for (name, value) in &self.headers {
+            headers
+                .append(name, value.as_bytes())
+                .map_err(|e| HttpError::Transport(format!("header `{name}` refused: {e:?}")))?;
+        }
+        let request = OutgoingRequest::new(headers);
+        let invalid = |_| HttpError::InvalidUrl(self.url.clone());
+        request.set_method(&self.method).map_err(invalid)?;
+        request.set_scheme(Some(&target.scheme)).map_err(invalid)?;
+        request.set_authority(Some(&target.authority)).map_err(invalid)?;
+        request.set_path_with_query(Some(&target.path_and_query)).map_err(invalid)?;
+        let body = request.body().map_err(|_| HttpError::Transport("request body unavailable".into()))?;
+
+        let options = self.timeout.map(|t| {
+            let nanos = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+            let options = RequestOptions::new();
+            // The host may refuse an option it does not support; the deadline still applies.
+            let _ = options.set_connect_timeout(Some(nanos));
+            let _ = options.set_first_byte_timeout(Some(nanos));
+            let _ = options.set_between_bytes_timeout(Some(nanos));
+            options
+        });
+        let pending = outgoing_handler::handle(request, options).map_err(|e| transport_error(&target, e))?;
+        write_body(body, &self.body)?;
+
+        pending.subscribe().block();
+        let response = match pending.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(transport_error(&target, code)),
+            Some(Err(())) | None => return Err(HttpError::Transport("response already taken".into())),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
+            .collect();
+        let incoming = response.consume().map_err(|_| HttpError::Transport("response body unavailable".into()))?;
+        let body = read_body(incoming, self.max_response_bytes)?;
+        Ok(Response { status, headers, body })
+    }
+}
+
+/// A response, read whole.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    /// Header names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The media type without parameters, lower-cased (`application/json`).
+    pub fn content_type(&self) -> Option<String> {
+        self.header("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// `Retry-After` in seconds (HTTP dates are not supported), as a duration.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// `Err(HttpError::Status)` for any status outside 2xx, with the start of the body.
+    pub fn error_for_status(self) -> Result<Self, HttpError> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        let excerpt: String = self.text().chars().take(200).collect();
+        Err(HttpError::Status { status: self.status, body: excerpt })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::Body(format!("not the JSON expected: {e}")))
+    }
+}
+
+/// A URL split the way wasi:http wants it.
+struct Target {
+    scheme: Scheme,
+    authority: String,
+    path_and_query: String,
+}
+
+impl Target {
+    fn parse(url: &str, query: &[(String, String)]) -> Result<Self, HttpError> {
+        let invalid = || HttpError::InvalidUrl(url.to_string());
+        let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "https" => Scheme::Https,
+            "http" => Scheme::Http,
+            _ => return Err(invalid()),
+        };
+        let split = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        if authority.is_empty() || authority.contains('@') {
+            return Err(invalid());
+        }
+        let mut path_and_query = match path {
+            "" => "/".to_string(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_string(),
+        };
+        if !query.is_empty() {
+            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+            path_and_query.push(if path_and_query.contains('?') { '&' } else { '?' });
+            path_and_query.push_str(&encoded);
+        }
+        Ok(Self { scheme, authority: authority.to_string(), path_and_query })
+    }
+
+    fn origin(&self) -> String {
+        let scheme = if matches!(self.scheme, Scheme::Http) { "http" } else { "https" };
+        format!("{scheme}://{}", self.authority)
+    }
+}
+
+fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
+    {
+        let stream = body.write().map_err(|_| HttpError::Transport("request body stream unavailable".into()))?;
+        // wasi:io allows at most 4096 bytes per blocking write.
+        for chunk in bytes.chunks(4096) {
+            stream.blocking_write_and_flush(chunk).map_err(|e| HttpError::Transport(stream_error(e)))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| HttpError::Transport(format!("finishing the request body: {e:?}")))
+}
+
+fn read_body(incoming: IncomingBody, max: usize) -> Result<Vec<u8>, HttpError> {
+    let mut body = Vec::new();
+    {
+        let stream = incoming.stream().map_err(|_| HttpError::Transport("response body stream unavailable".into()))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    if body.len() + chunk.len() > max {
+                        return Err(HttpError::TooLarge(max));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(body_error(e)),
+            }
+        }
+    }
+    let _trailers = IncomingBody::finish(incoming);
+    Ok(body)
+}
+
+fn stream_error(e: StreamError) -> String {
+    match e {
+        StreamError::Closed => "stream closed".to_string(),
+        StreamError::LastOperationFailed(error) => error.to_debug_string(),
+    }
+}
+
+fn body_error(e: StreamError) -> HttpError {
+    let message = stream_error(e);
+    if message.contains("timeout") || message.contains("Timeout") { HttpError::Timeout } else { HttpError::Transport(message) }
+}
+
+fn transport_error(target: &Target, code: ErrorCode) -> HttpError {
+    match code {
+        ErrorCode::HttpRequestDenied => HttpError::Denied(target.origin()),
+        ErrorCode::DnsTimeout
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => HttpError::Timeout,
+        ErrorCode::DnsError(_)
+        | ErrorCode::DestinationNotFound
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::DestinationIpProhibited
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTerminated => HttpError::Unreachable(format!("{}: {code:?}", target.origin())),
+        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
+            HttpError::Tls(format!("{}: {code:?}", target.origin()))
+        }
+        other => HttpError::Transport(format!("{}: {other:?}", target.origin())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_urls() {
+        let t = Target::parse("https://api.example.com:8443/v1/devices?x=1", &[("q".into(), "a b&c".into())]).expect("valid");
+        assert_eq!(t.authority, "api.example.com:8443");
+        assert_eq!(t.path_and_query, "/v1/devices?x=1&q=a+b%26c");
+        assert_eq!(t.origin(), "https://api.example.com:8443");
+        let t = Target::parse("http://h", &[]).expect("valid");
+        assert_eq!(t.path_and_query, "/");
+        for bad in ["api.example.com/x", "ftp://h/", "https:///x", "https://u:p@h/"] {
+            assert!(Target::parse(bad, &[]).is_err(), "{bad}");
+        }
+    }
+}
