@@ -4,7 +4,8 @@
 //!
 //! - `connector`: through the connector's runtime (admission, per-call store with every
 //!   capability, deadline, limits, error classification);
-//! - `raw_wasmtime`: wasmtime alone, the same component and export, a bare store;
+//! - `raw_wasmtime`: wasmtime alone, the same component and export, a bare store, on the engine
+//!   configuration the connector builds (`pooling_config`), so only the framework differs;
 //! - `connector_2_callers`: the connector with two concurrent callers, time per call.
 //!
 //! Needs the plugins built: `scripts/build-plugins`. Run: `cargo bench -p connector --bench plugin_call`.
@@ -15,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use connector::config::Config as ConnectorConfig;
+use connector::config::{Config as ConnectorConfig, RuntimeSettings};
 use connector::plugins::PluginRuntime;
 use connector::plugins::bindings::uem::UemAdapterPre;
+use connector::plugins::engine::pooling_config;
 
 fn trivial_plugin() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin");
@@ -29,18 +31,26 @@ fn trivial_plugin() -> PathBuf {
     path
 }
 
-fn connector_runtime(tokio: &tokio::runtime::Runtime) -> (tempfile::TempDir, PluginRuntime) {
+fn connector_runtime(
+    tokio: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, RuntimeSettings, PluginRuntime) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("connector.toml");
     let plugin = trivial_plugin();
     std::fs::write(
         &file,
-        format!("[instances.trivial]\nplugin = {:?}\nkind = \"uem\"\nmax_concurrent_calls = 32\n", plugin.display().to_string()),
+        format!(
+            "[instances.trivial]\nplugin = {:?}\nkind = \"uem\"\nmax_concurrent_calls = 32\n",
+            plugin.display().to_string()
+        ),
     )
     .expect("write config");
     let config = ConnectorConfig::load(&file).expect("config");
-    let runtime = tokio.block_on(PluginRuntime::start(config)).expect("runtime");
-    (dir, runtime)
+    let settings = config.runtime;
+    let runtime = tokio
+        .block_on(PluginRuntime::start(config))
+        .expect("runtime");
+    (dir, settings, runtime)
 }
 
 /// The baseline's store data: what WASI needs, nothing else.
@@ -51,15 +61,15 @@ struct Bare {
 
 impl WasiView for Bare {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
-fn raw_wasmtime() -> (Engine, UemAdapterPre<Bare>) {
-    let mut config = Config::new();
-    config.wasm_component_model(true).epoch_interruption(true);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(PoolingAllocationConfig::default()));
-    let engine = Engine::new(&config).expect("engine");
+fn raw_wasmtime(settings: &RuntimeSettings) -> (Engine, UemAdapterPre<Bare>) {
+    let engine = Engine::new(&pooling_config(settings)).expect("engine");
     let component = Component::from_file(&engine, trivial_plugin()).expect("component");
     let mut linker: Linker<Bare> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi");
@@ -69,32 +79,56 @@ fn raw_wasmtime() -> (Engine, UemAdapterPre<Bare>) {
             linker.instance(name).expect("type-only import");
         }
     }
-    let pre = UemAdapterPre::new(linker.instantiate_pre(&component).expect("pre")).expect("typed pre");
+    let pre =
+        UemAdapterPre::new(linker.instantiate_pre(&component).expect("pre")).expect("typed pre");
     (engine, pre)
 }
 
 fn bench(c: &mut Criterion) {
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
-    let (_dir, runtime) = connector_runtime(&tokio);
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let (_dir, settings, runtime) = connector_runtime(&tokio);
     let runtime = Arc::new(runtime);
-    let (engine, pre) = raw_wasmtime();
+    let (engine, pre) = raw_wasmtime(&settings);
 
     let mut group = c.benchmark_group("plugin_call");
     group.measurement_time(Duration::from_secs(5));
 
     group.bench_function("connector", |b| {
         b.to_async(&tokio).iter(|| async {
-            let apps = runtime.uem("trivial").expect("instance").list_apps("d").await.expect("call");
+            let apps = runtime
+                .uem("trivial")
+                .expect("instance")
+                .list_apps("d")
+                .await
+                .expect("call");
             assert!(apps.is_empty());
         })
     });
 
     group.bench_function("raw_wasmtime", |b| {
         b.to_async(&tokio).iter(|| async {
-            let mut store = Store::new(&engine, Bare { wasi: WasiCtx::builder().build(), table: ResourceTable::new() });
+            let mut store = Store::new(
+                &engine,
+                Bare {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                },
+            );
             store.set_epoch_deadline(1_000_000);
-            let adapter = pre.instantiate_async(&mut store).await.expect("instantiate");
-            let apps = adapter.msc_uem_adapter().call_list_apps(&mut store, "d").await.expect("call").expect("ok");
+            let adapter = pre
+                .instantiate_async(&mut store)
+                .await
+                .expect("instantiate");
+            let apps = adapter
+                .msc_uem_adapter()
+                .call_list_apps(&mut store, "d")
+                .await
+                .expect("call")
+                .expect("ok");
             assert!(apps.is_empty());
         })
     });

@@ -24,7 +24,8 @@ impl InstanceName {
         let valid_start = chars
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let valid_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let valid_rest =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if valid_start && valid_rest && name.len() <= 63 {
             Ok(Self(name))
         } else {

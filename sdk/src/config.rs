@@ -23,7 +23,9 @@ pub fn require(key: &str) -> Result<String, Error> {
 /// One setting parsed into `T`: numbers, booleans, lists and tables from their JSON form,
 /// strings as themselves. `Ok(None)` when the setting is absent.
 pub fn parse<T: DeserializeOwned>(key: &str) -> Result<Option<T>, Error> {
-    let Some(text) = get(key) else { return Ok(None) };
+    let Some(text) = get(key) else {
+        return Ok(None);
+    };
     serde_json::from_str(&text)
         .or_else(|_| serde_json::from_value(serde_json::Value::String(text.clone())))
         .map(Some)
@@ -42,5 +44,6 @@ pub fn secret(name: &str) -> Option<String> {
 
 /// One secret that must be configured.
 pub fn require_secret(name: &str) -> Result<String, Error> {
-    secret(name).ok_or_else(|| Error::InvalidConfig(format!("the secret `{name}` is not configured")))
+    secret(name)
+        .ok_or_else(|| Error::InvalidConfig(format!("the secret `{name}` is not configured")))
 }

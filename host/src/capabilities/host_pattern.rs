@@ -81,7 +81,9 @@ fn is_dns_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
@@ -116,7 +118,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for bad in ["", "*", "*.com", "a.*.com", "exa mple.com", "-a.com", "a..b"] {
+        for bad in [
+            "",
+            "*",
+            "*.com",
+            "a.*.com",
+            "exa mple.com",
+            "-a.com",
+            "a..b",
+        ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad}");
         }
     }

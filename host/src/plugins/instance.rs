@@ -32,7 +32,13 @@ impl PluginInstance {
         limits: InstanceLimits,
     ) -> Self {
         let concurrency = Semaphore::new(limits.max_concurrent_calls as usize);
-        Self { engine, plugin, capabilities: Arc::new(capabilities), limits, concurrency }
+        Self {
+            engine,
+            plugin,
+            capabilities: Arc::new(capabilities),
+            limits,
+            concurrency,
+        }
     }
 
     pub fn name(&self) -> &InstanceName {
@@ -64,31 +70,47 @@ impl PluginInstance {
         call: impl AsyncFnOnce(&mut Store<CallState>, &LoadedPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let started = Instant::now();
-        let deadline = deadline.map_or(started + self.limits.deadline, |d| d.min(started + self.limits.deadline));
+        let deadline = deadline.map_or(started + self.limits.deadline, |d| {
+            d.min(started + self.limits.deadline)
+        });
         let budget = deadline.saturating_duration_since(started);
-        let fail = |fault| PluginError { instance: self.name().clone(), fault };
+        let fail = |fault| PluginError {
+            instance: self.name().clone(),
+            fault,
+        };
 
         let _instance_permit = tokio::time::timeout_at(deadline.into(), self.concurrency.acquire())
             .await
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
-        let _pool_permit = tokio::time::timeout_at(deadline.into(), self.engine.admission().acquire())
-            .await
-            .map_err(|_| fail(PluginFault::Overloaded(budget)))?
-            .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
+        let _pool_permit =
+            tokio::time::timeout_at(deadline.into(), self.engine.admission().acquire())
+                .await
+                .map_err(|_| fail(PluginFault::Overloaded(budget)))?
+                .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
 
-        let mut store = new_store(self.engine.engine(), self.capabilities.clone(), deadline, self.limits.memory);
+        let mut store = new_store(
+            self.engine.engine(),
+            self.capabilities.clone(),
+            deadline,
+            self.limits.memory,
+        );
         // The epoch callback stops wasm code at the deadline; this stops host calls (HTTP,
         // streams) that the epoch cannot interrupt.
-        let outcome = tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
+        let outcome =
+            tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
         let result = match outcome {
             Err(_elapsed) => Err(fail(PluginFault::DeadlineExceeded(budget))),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(fail(classify(&error, store.data(), budget))),
         };
         match &result {
-            Ok(_) => tracing::debug!(instance = %self.name(), elapsed_ms = elapsed_ms(started), "plugin call"),
-            Err(e) => tracing::warn!(instance = %self.name(), elapsed_ms = elapsed_ms(started), error = %e.fault, "plugin call failed"),
+            Ok(_) => {
+                tracing::debug!(instance = %self.name(), elapsed_ms = elapsed_ms(started), "plugin call")
+            }
+            Err(e) => {
+                tracing::warn!(instance = %self.name(), elapsed_ms = elapsed_ms(started), error = %e.fault, "plugin call failed")
+            }
         }
         result
     }
@@ -106,10 +128,14 @@ fn classify(error: &wasmtime::Error, state: &CallState, budget: Duration) -> Plu
     // A plugin that hits its memory limit usually aborts (`unreachable`) when its allocator
     // fails; the limiter saw why.
     if state.limits.memory_hit {
-        return PluginFault::MemoryLimit { limit: state.limits.memory };
+        return PluginFault::MemoryLimit {
+            limit: state.limits.memory,
+        };
     }
     if state.limits.table_hit {
-        return PluginFault::TableLimit { limit: TABLE_ELEMENTS as u64 };
+        return PluginFault::TableLimit {
+            limit: TABLE_ELEMENTS as u64,
+        };
     }
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return PluginFault::Exited(exit.0);
@@ -117,7 +143,9 @@ fn classify(error: &wasmtime::Error, state: &CallState, budget: Duration) -> Plu
     if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
         let reason = match (trap, state.log.stderr_tail()) {
             // A Rust panic prints its message to stderr, then executes `unreachable`.
-            (wasmtime::Trap::UnreachableCodeReached, Some(tail)) => format!("{trap}; the plugin last wrote: {tail}"),
+            (wasmtime::Trap::UnreachableCodeReached, Some(tail)) => {
+                format!("{trap}; the plugin last wrote: {tail}")
+            }
             _ => trap.to_string(),
         };
         return PluginFault::Trapped { reason };

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::capabilities::InstanceCapabilities;
 use crate::capabilities::http::HttpEgress;
 use crate::capabilities::kv::KvStore;
 use crate::capabilities::net::NetEgress;
-use crate::capabilities::InstanceCapabilities;
 use crate::config::{Config, InstanceConfig};
 use crate::ids::{InstanceName, PluginKind};
 pub use component::LoadedPlugin;
@@ -38,7 +38,8 @@ impl PluginRuntime {
     /// runtime. Every instance that cannot be loaded is reported, not just the first.
     pub async fn start(config: Config) -> Result<Self, RuntimeError> {
         let engine = Arc::new(PluginEngine::new(config.runtime)?);
-        let mut compiled: HashMap<(PathBuf, PluginKind), Result<Arc<LoadedPlugin>, LoadError>> = HashMap::new();
+        let mut compiled: HashMap<(PathBuf, PluginKind), Result<Arc<LoadedPlugin>, LoadError>> =
+            HashMap::new();
         let mut instances = BTreeMap::new();
         let mut failures = Vec::new();
         for (name, instance) in config.instances {
@@ -85,37 +86,63 @@ impl PluginRuntime {
 
     /// The UEM adapter instance `name`.
     pub fn uem(&self, name: &str) -> Result<Uem<'_>, LookupError> {
-        self.of_kind(name, PluginKind::Uem).map(|i| Uem::new(i))
+        self.of_kind(name, PluginKind::Uem).map(Uem::new)
     }
 
     /// The SIEM formatter instance `name`.
     pub fn siem(&self, name: &str) -> Result<Siem<'_>, LookupError> {
-        self.of_kind(name, PluginKind::Siem).map(|i| Siem::new(i))
+        self.of_kind(name, PluginKind::Siem).map(Siem::new)
     }
 
     /// The mail backend instance `name`.
     pub fn mail(&self, name: &str) -> Result<Mail<'_>, LookupError> {
-        self.of_kind(name, PluginKind::Mail).map(|i| Mail::new(i))
+        self.of_kind(name, PluginKind::Mail).map(Mail::new)
     }
 
     fn of_kind(&self, name: &str, expected: PluginKind) -> Result<&PluginInstance, LookupError> {
         let instance = self.instance(name)?;
         if instance.kind() != expected {
-            return Err(LookupError::WrongKind { name: instance.name().clone(), expected, actual: instance.kind() });
+            return Err(LookupError::WrongKind {
+                name: instance.name().clone(),
+                expected,
+                actual: instance.kind(),
+            });
         }
         Ok(instance)
     }
 }
 
-async fn load_blocking(engine: Arc<PluginEngine>, path: PathBuf, kind: PluginKind) -> Result<Arc<LoadedPlugin>, LoadError> {
+async fn load_blocking(
+    engine: Arc<PluginEngine>,
+    path: PathBuf,
+    kind: PluginKind,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
     let failed_path = path.clone();
     tokio::task::spawn_blocking(move || component::load(&engine, &path, kind).map(Arc::new))
         .await
-        .unwrap_or_else(|e| Err(LoadError::Invalid { path: failed_path, reason: format!("compilation crashed: {e}") }))
+        .unwrap_or_else(|e| {
+            Err(LoadError::Invalid {
+                path: failed_path,
+                reason: format!("compilation crashed: {e}"),
+            })
+        })
 }
 
-fn build_instance(engine: &Arc<PluginEngine>, name: InstanceName, plugin: Arc<LoadedPlugin>, config: InstanceConfig) -> PluginInstance {
-    let InstanceConfig { limits, http, net, tls, settings, secrets, .. } = config;
+fn build_instance(
+    engine: &Arc<PluginEngine>,
+    name: InstanceName,
+    plugin: Arc<LoadedPlugin>,
+    config: InstanceConfig,
+) -> PluginInstance {
+    let InstanceConfig {
+        limits,
+        http,
+        net,
+        tls,
+        settings,
+        secrets,
+        ..
+    } = config;
     let capabilities = InstanceCapabilities {
         http: Arc::new(HttpEgress::new(name.clone(), http, tls.clone())),
         net: NetEgress::new(name.clone(), net, tls),

@@ -32,7 +32,11 @@ pub struct CallState {
 
 impl WasiHttpView for CallState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
     }
 }
 
@@ -45,13 +49,23 @@ pub struct CallLimits {
 }
 
 impl ResourceLimiter for CallLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = desired as u64 <= self.memory;
         self.memory_hit |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let allowed = desired <= TABLE_ELEMENTS;
         self.table_hit |= !allowed;
         Ok(allowed)
@@ -84,7 +98,12 @@ impl std::fmt::Display for DeadlineReached {
 impl std::error::Error for DeadlineReached {}
 
 /// A fresh store for one call of `instance`, stopped at `deadline`, with `memory` bytes at most.
-pub fn new_store(engine: &Engine, instance: Arc<InstanceCapabilities>, deadline: Instant, memory: u64) -> Store<CallState> {
+pub fn new_store(
+    engine: &Engine,
+    instance: Arc<InstanceCapabilities>,
+    deadline: Instant,
+    memory: u64,
+) -> Store<CallState> {
     let log = Arc::new(CallLog::new(instance.name.clone()));
     let state = CallState {
         deadline,
@@ -93,7 +112,11 @@ pub fn new_store(engine: &Engine, instance: Arc<InstanceCapabilities>, deadline:
         http: WasiHttpCtx::new(),
         http_hooks: CallHttp::new(instance.http.clone(), deadline),
         log,
-        limits: CallLimits { memory, memory_hit: false, table_hit: false },
+        limits: CallLimits {
+            memory,
+            memory_hit: false,
+            table_hit: false,
+        },
         open_connections: 0,
         instance,
     };

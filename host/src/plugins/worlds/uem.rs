@@ -2,18 +2,15 @@
 
 use std::time::Instant;
 
-use wasmtime::Store;
+use wasmtime::component::{ComponentNamedList, Lift, Lower};
 
-use super::{CallError, Check, Error, call_world, wrong_world};
+use super::{CallError, Check, Error, call_export};
 use crate::ids::PluginKind;
-use crate::plugins::bindings::uem::UemAdapter;
 pub use crate::plugins::bindings::uem::msc::uem::types::{
-    App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
-    RiskUpdate,
+    App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership,
+    Platform, RiskLevel, RiskUpdate,
 };
-use crate::plugins::component::{LoadedPlugin, WorldPre};
 use crate::plugins::instance::PluginInstance;
-use crate::plugins::store::CallState;
 
 /// A UEM adapter instance, ready to call.
 pub struct Uem<'a> {
@@ -23,7 +20,10 @@ pub struct Uem<'a> {
 
 impl<'a> Uem<'a> {
     pub(crate) fn new(instance: &'a PluginInstance) -> Self {
-        Self { instance, deadline: None }
+        Self {
+            instance,
+            deadline: None,
+        }
     }
 
     /// Ends calls at `deadline` if that comes before the instance's own deadline.
@@ -33,38 +33,46 @@ impl<'a> Uem<'a> {
     }
 
     pub async fn list_devices(&self, query: &DeviceQuery) -> Result<DevicePage, CallError> {
-        self.call(async |store, uem| uem.msc_uem_adapter().call_list_devices(store, query).await).await
+        self.call("list-devices", (query,)).await
     }
 
     pub async fn get_device(&self, id: &str) -> Result<Device, CallError> {
-        self.call(async |store, uem| uem.msc_uem_adapter().call_get_device(store, id).await).await
+        self.call("get-device", (id,)).await
     }
 
     pub async fn list_apps(&self, device_id: &str) -> Result<Vec<App>, CallError> {
-        self.call(async |store, uem| uem.msc_uem_adapter().call_list_apps(store, device_id).await).await
+        self.call("list-apps", (device_id,)).await
     }
 
-    pub async fn set_risk(&self, device_id: &str, level: RiskLevel) -> Result<RiskUpdate, CallError> {
-        self.call(async |store, uem| uem.msc_uem_adapter().call_set_risk(store, device_id, level).await).await
+    pub async fn set_risk(
+        &self,
+        device_id: &str,
+        level: RiskLevel,
+    ) -> Result<RiskUpdate, CallError> {
+        self.call("set-risk", (device_id, level)).await
     }
 
     pub async fn test_connection(&self) -> Result<Vec<Check>, CallError> {
-        self.call(async |store, uem| uem.msc_uem_adapter().call_test_connection(store).await).await
+        self.call("test-connection", ()).await
     }
 
-    async fn call<R>(
-        &self,
-        call: impl AsyncFnOnce(&mut Store<CallState>, &UemAdapter) -> wasmtime::Result<Result<R, Error>>,
-    ) -> Result<R, CallError> {
-        call_world(self.instance, self.deadline, instantiate, call)
-            .await?
-            .map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
-    }
-}
-
-async fn instantiate(plugin: &LoadedPlugin, store: &mut Store<CallState>) -> wasmtime::Result<UemAdapter> {
-    match &plugin.pre {
-        WorldPre::Uem(pre) => pre.instantiate_async(store).await,
-        _ => Err(wrong_world(plugin, PluginKind::Uem)),
+    /// Calls `function` of `msc:uem/adapter`, typed by the caller's parameters and result.
+    async fn call<P, R>(&self, function: &str, params: P) -> Result<R, CallError>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        (Result<R, Error>,): ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        call_export(
+            self.instance,
+            self.deadline,
+            PluginKind::Uem,
+            function,
+            params,
+        )
+        .await?
+        .map_err(|error| CallError::Reported {
+            instance: self.instance.name().clone(),
+            error,
+        })
     }
 }

@@ -9,7 +9,8 @@
 
 use msc_sdk::http::Request;
 use msc_sdk::uem::{
-    Adapter, App, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel, RiskUpdate,
+    Adapter, App, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
+    RiskUpdate,
 };
 use msc_sdk::{Check, Error, Pii};
 
@@ -47,26 +48,46 @@ fn device(id: String, name: String, owner: Option<String>, email: Option<String>
 }
 
 fn check(name: &str, passed: bool, detail: impl Into<String>) -> Check {
-    Check { name: name.to_string(), passed, detail: detail.into() }
+    Check {
+        name: name.to_string(),
+        passed,
+        detail: detail.into(),
+    }
 }
 
 impl Adapter for Probe {
     fn list_devices(query: DeviceQuery) -> Result<DevicePage, Error> {
         let total: u64 = msc_sdk::config::parse("devices")?.unwrap_or(3);
         let start: u64 = match &query.cursor {
-            Some(c) => c.parse().map_err(|_| Error::InvalidInput(format!("bad cursor `{c}`")))?,
+            Some(c) => c
+                .parse()
+                .map_err(|_| Error::InvalidInput(format!("bad cursor `{c}`")))?,
             None => 0,
         };
         let end = (start + u64::from(query.page_size.max(1))).min(total);
         let devices = (start..end)
-            .map(|i| device(format!("dev-{i}"), format!("Device {i}"), Some(format!("Owner {i}")), Some(format!("user{i}@example.com"))))
+            .map(|i| {
+                device(
+                    format!("dev-{i}"),
+                    format!("Device {i}"),
+                    Some(format!("Owner {i}")),
+                    Some(format!("user{i}@example.com")),
+                )
+            })
             .collect();
-        Ok(DevicePage { devices, next_cursor: (end < total).then(|| end.to_string()), total: Some(total) })
+        Ok(DevicePage {
+            devices,
+            next_cursor: (end < total).then(|| end.to_string()),
+            total: Some(total),
+        })
     }
 
     fn get_device(id: String) -> Result<Device, Error> {
         let base = msc_sdk::config::require("base_url")?;
-        let body: serde_json::Value = Request::get(&format!("{base}/devices/{id}")).send()?.error_for_status()?.json()?;
+        let body: serde_json::Value = Request::get(&format!("{base}/devices/{id}"))
+            .send()?
+            .error_for_status()?
+            .json()?;
         let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_string);
         let name = text("name").ok_or_else(|| Error::Protocol("device without a name".into()))?;
         Ok(device(id, name, text("owner"), text("email")))
@@ -88,7 +109,11 @@ impl Adapter for Probe {
         let new = format!("{level:?}");
         let previous = msc_sdk::kv::get(&key).map(|v| String::from_utf8_lossy(&v).into_owned());
         msc_sdk::kv::set(&key, new.as_bytes(), None)?;
-        Ok(RiskUpdate { applied: format!("risk={new}"), changed: Some(previous.as_deref() != Some(new.as_str())), verified: true })
+        Ok(RiskUpdate {
+            applied: format!("risk={new}"),
+            changed: Some(previous.as_deref() != Some(new.as_str())),
+            verified: true,
+        })
     }
 
     fn test_connection() -> Result<Vec<Check>, Error> {
@@ -97,22 +122,39 @@ impl Adapter for Probe {
             check("instance", true, me.clone()),
             check("settings", true, msc_sdk::config::keys().join(",")),
         ];
-        let to_probe: Vec<String> = msc_sdk::config::parse("secrets_to_probe")?.unwrap_or_else(|| vec!["password".into()]);
+        let to_probe: Vec<String> =
+            msc_sdk::config::parse("secrets_to_probe")?.unwrap_or_else(|| vec!["password".into()]);
         for name in to_probe {
             let secret = msc_sdk::config::secret(&name);
-            checks.push(check(&format!("secret:{name}"), secret.is_some(), match secret {
-                Some(s) => format!("present, {} chars", s.chars().count()),
-                None => "absent".into(),
-            }));
+            checks.push(check(
+                &format!("secret:{name}"),
+                secret.is_some(),
+                match secret {
+                    Some(s) => format!("present, {} chars", s.chars().count()),
+                    None => "absent".into(),
+                },
+            ));
         }
         let marker = msc_sdk::kv::get("marker").map(|v| String::from_utf8_lossy(&v).into_owned());
-        checks.push(check("kv:marker", marker.is_some(), marker.unwrap_or_else(|| "absent".into())));
+        checks.push(check(
+            "kv:marker",
+            marker.is_some(),
+            marker.unwrap_or_else(|| "absent".into()),
+        ));
         msc_sdk::kv::set("marker", me.as_bytes(), None)?;
-        checks.push(check("remaining_ms", true, msc_sdk::call::remaining().as_millis().to_string()));
+        checks.push(check(
+            "remaining_ms",
+            true,
+            msc_sdk::call::remaining().as_millis().to_string(),
+        ));
         checks.push(check("env", true, std::env::vars().count().to_string()));
         if let Some(url) = msc_sdk::config::get("probe_url") {
             checks.push(match Request::get(&url).send() {
-                Ok(r) => check("http", r.is_success(), format!("status {}: {}", r.status, r.text())),
+                Ok(r) => check(
+                    "http",
+                    r.is_success(),
+                    format!("status {}: {}", r.status, r.text()),
+                ),
                 Err(e) => check("http", false, format!("{e:?}")),
             });
         }
@@ -130,7 +172,11 @@ fn net_check(target: &str) -> Check {
     use msc_sdk::net::{Security, connect};
     let mode = msc_sdk::config::get("net_tls").unwrap_or_default();
     let (host, port) = target.rsplit_once(':').unwrap_or((target, "0"));
-    let security = if mode == "tls" { Security::Tls } else { Security::Plaintext };
+    let security = if mode == "tls" {
+        Security::Tls
+    } else {
+        Security::Plaintext
+    };
     let result = (|| {
         let conn = connect(host, port.parse().unwrap_or(0), security)?;
         if mode == "starttls" {
@@ -139,7 +185,11 @@ fn net_check(target: &str) -> Check {
         conn.write(b"ping\n")?;
         let mut buffer = Vec::new();
         let line = conn.read_line(&mut buffer, 1024)?;
-        Ok::<_, msc_sdk::net::NetError>(format!("tls={} echo={}", conn.is_tls(), String::from_utf8_lossy(&line).trim_end()))
+        Ok::<_, msc_sdk::net::NetError>(format!(
+            "tls={} echo={}",
+            conn.is_tls(),
+            String::from_utf8_lossy(&line).trim_end()
+        ))
     })();
     match result {
         Ok(detail) => check("net", true, detail),
