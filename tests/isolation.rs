@@ -15,19 +15,11 @@ fn probe(name: &str, extra: &str) -> String {
 }
 
 async fn checks(runtime: &PluginRuntime, name: &str) -> Vec<Check> {
-    runtime
-        .uem(name)
-        .expect("instance")
-        .test_connection()
-        .await
-        .expect("self-test runs")
+    runtime.uem(name).expect("instance").test_connection().await.expect("self-test runs")
 }
 
 fn find<'a>(checks: &'a [Check], name: &str) -> &'a Check {
-    checks
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no check `{name}` in {checks:?}"))
+    checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check `{name}` in {checks:?}"))
 }
 
 #[tokio::test]
@@ -47,10 +39,7 @@ async fn settings_secrets_and_store_stay_with_their_instance() {
     assert_eq!(find(&a, "secret:password").detail, "present, 12 chars");
     assert_eq!(find(&a, "kv:marker").detail, "absent");
     // The store survives between calls (each call is a fresh sandbox)...
-    assert_eq!(
-        find(&checks(&runtime, "tenant-a").await, "kv:marker").detail,
-        "tenant-a"
-    );
+    assert_eq!(find(&checks(&runtime, "tenant-a").await, "kv:marker").detail, "tenant-a");
 
     // ...but only for its own instance: the same plugin file as tenant-b sees nothing of A's.
     let b = checks(&runtime, "tenant-b").await;
@@ -63,34 +52,13 @@ async fn settings_secrets_and_store_stay_with_their_instance() {
 
 #[tokio::test]
 async fn risk_state_in_the_store_is_per_instance() {
-    let runtime = TestConfig::new(&format!("{}{}", probe("a", ""), probe("b", "")))
-        .start()
-        .await;
+    let runtime = TestConfig::new(&format!("{}{}", probe("a", ""), probe("b", ""))).start().await;
     let a = runtime.uem("a").expect("a");
     let b = runtime.uem("b").expect("b");
     use connector::plugins::worlds::uem::RiskLevel;
-    assert_eq!(
-        a.set_risk("dev-1", RiskLevel::High)
-            .await
-            .expect("set")
-            .changed,
-        Some(true)
-    );
-    assert_eq!(
-        a.set_risk("dev-1", RiskLevel::High)
-            .await
-            .expect("set")
-            .changed,
-        Some(false)
-    );
-    assert_eq!(
-        b.set_risk("dev-1", RiskLevel::High)
-            .await
-            .expect("set")
-            .changed,
-        Some(true),
-        "b has its own store"
-    );
+    assert_eq!(a.set_risk("dev-1", RiskLevel::High).await.expect("set").changed, Some(true));
+    assert_eq!(a.set_risk("dev-1", RiskLevel::High).await.expect("set").changed, Some(false));
+    assert_eq!(b.set_risk("dev-1", RiskLevel::High).await.expect("set").changed, Some(true), "b has its own store");
 }
 
 #[tokio::test]
@@ -115,31 +83,19 @@ async fn http_reaches_only_the_instances_own_origins() {
     .start()
     .await;
 
-    let device = runtime
-        .uem("a")
-        .expect("a")
-        .get_device("d1")
-        .await
-        .expect("granted origin answers");
+    let device = runtime.uem("a").expect("a").get_device("d1").await.expect("granted origin answers");
     assert_eq!(device.name.expect("name").value, "Alice's iPhone");
     assert_eq!(device.email.expect("email").value, "alice@example.com");
     assert_eq!(server_a.seen().len(), 1);
     assert_eq!(server_a.seen()[0].path_and_query, "/devices/d1");
 
     match runtime.uem("b").expect("b").get_device("d1").await {
-        Err(CallError::Reported {
-            error: Error::InvalidConfig(message),
-            ..
-        }) => {
+        Err(CallError::Reported { error: Error::InvalidConfig(message), .. }) => {
             assert!(message.contains("is not granted"), "{message}")
         }
         other => panic!("b must be denied: {other:?}"),
     }
-    assert_eq!(
-        server_a.seen().len(),
-        1,
-        "b's request never reached a's server"
-    );
+    assert_eq!(server_a.seen().len(), 1, "b's request never reached a's server");
     assert!(server_b.seen().is_empty());
 }
 
@@ -168,16 +124,9 @@ async fn each_instance_trusts_only_its_own_ca() {
     // The system trust store does not know the private CA, and another CA does not vouch for it.
     for name in ["system", "other"] {
         let check = find(&checks(&runtime, name).await, "http").clone();
-        assert!(
-            !check.passed && check.detail.starts_with("Tls("),
-            "{name}: {check:?}"
-        );
+        assert!(!check.passed && check.detail.starts_with("Tls("), "{name}: {check:?}");
     }
-    assert_eq!(
-        server.seen().len(),
-        1,
-        "only the pinned instance completed a request"
-    );
+    assert_eq!(server.seen().len(), 1, "only the pinned instance completed a request");
 }
 
 #[tokio::test]
@@ -200,36 +149,20 @@ async fn network_streams_reach_granted_endpoints_with_host_side_tls() {
     config.write("ca.pem", &ca.ca_pem);
     let runtime = config.start().await;
 
-    assert_eq!(
-        find(&checks(&runtime, "plain").await, "net").detail,
-        "tls=false echo=ping"
-    );
-    assert_eq!(
-        find(&checks(&runtime, "implicit").await, "net").detail,
-        "tls=true echo=ping"
-    );
-    assert_eq!(
-        find(&checks(&runtime, "upgrade").await, "net").detail,
-        "tls=true echo=ping"
-    );
+    assert_eq!(find(&checks(&runtime, "plain").await, "net").detail, "tls=false echo=ping");
+    assert_eq!(find(&checks(&runtime, "implicit").await, "net").detail, "tls=true echo=ping");
+    assert_eq!(find(&checks(&runtime, "upgrade").await, "net").detail, "tls=true echo=ping");
     let untrusting = find(&checks(&runtime, "untrusting").await, "net").clone();
     assert!(
-        !untrusting.passed
-            && untrusting.detail.contains("Tls(")
-            && untrusting.detail.contains("UnknownIssuer"),
+        !untrusting.passed && untrusting.detail.contains("Tls(") && untrusting.detail.contains("UnknownIssuer"),
         "{untrusting:?}"
     );
 }
 
 #[tokio::test]
 async fn instances_of_one_file_share_one_compilation() {
-    let runtime = TestConfig::new(&format!("{}{}", probe("a", ""), probe("b", "")))
-        .start()
-        .await;
+    let runtime = TestConfig::new(&format!("{}{}", probe("a", ""), probe("b", ""))).start().await;
     let a = runtime.instance("a").expect("a");
     let b = runtime.instance("b").expect("b");
-    assert!(
-        std::ptr::eq(a.plugin(), b.plugin()),
-        "one compiled plugin, two instances"
-    );
+    assert!(std::ptr::eq(a.plugin(), b.plugin()), "one compiled plugin, two instances");
 }

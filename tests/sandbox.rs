@@ -30,12 +30,7 @@ async fn fault_of(runtime: &PluginRuntime, name: &str) -> PluginFault {
     match runtime.uem(name).expect("instance").test_connection().await {
         Err(CallError::Sandbox(error)) => {
             assert_eq!(error.instance.as_str(), name);
-            assert!(
-                error
-                    .to_string()
-                    .contains(&format!("plugin instance `{name}`")),
-                "{error}"
-            );
+            assert!(error.to_string().contains(&format!("plugin instance `{name}`")), "{error}");
             error.fault
         }
         other => panic!("{name}: expected the sandbox to stop the call, got {other:?}"),
@@ -45,24 +40,15 @@ async fn fault_of(runtime: &PluginRuntime, name: &str) -> PluginFault {
 /// What the hostile plugin reported it observed (it returns `Error::Internal("observed: ...")`).
 async fn observed(runtime: &PluginRuntime, name: &str) -> String {
     match runtime.uem(name).expect("instance").test_connection().await {
-        Err(CallError::Reported {
-            error: Error::Internal(message),
-            ..
-        }) => message
-            .strip_prefix("observed: ")
-            .unwrap_or(&message)
-            .to_string(),
+        Err(CallError::Reported { error: Error::Internal(message), .. }) => {
+            message.strip_prefix("observed: ").unwrap_or(&message).to_string()
+        }
         other => panic!("{name}: expected an observation, got {other:?}"),
     }
 }
 
 fn query() -> DeviceQuery {
-    DeviceQuery {
-        cursor: None,
-        page_size: 10,
-        groups: vec![],
-        changed_since_ms: None,
-    }
+    DeviceQuery { cursor: None, page_size: 10, groups: vec![], changed_since_ms: None }
 }
 
 #[tokio::test]
@@ -70,27 +56,17 @@ async fn endless_loop_is_stopped_at_its_deadline() {
     let runtime = start(&hostile("spin", "loop", "deadline = \"300ms\"", "")).await;
     let started = Instant::now();
     let fault = fault_of(&runtime, "spin").await;
-    assert_eq!(
-        fault,
-        PluginFault::DeadlineExceeded(Duration::from_millis(300))
-    );
+    assert_eq!(fault, PluginFault::DeadlineExceeded(Duration::from_millis(300)));
     // Stopped at the deadline, not let run: a loosened deadline would fail this.
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
 
 #[tokio::test]
 async fn a_shorter_caller_deadline_wins() {
     let runtime = start(&hostile("spin", "loop", "deadline = \"60s\"", "")).await;
     let started = Instant::now();
-    let uem = runtime
-        .uem("spin")
-        .expect("instance")
-        .with_deadline(Instant::now() + Duration::from_millis(200));
+    let uem = runtime.uem("spin").expect("instance").with_deadline(Instant::now() + Duration::from_millis(200));
     match uem.list_devices(&query()).await {
         Err(CallError::Sandbox(e)) => {
             assert!(matches!(e.fault, PluginFault::DeadlineExceeded(_)), "{e}")
@@ -105,22 +81,14 @@ async fn blocking_host_call_is_stopped_at_its_deadline() {
     // The plugin waits an hour inside a host call, where epochs cannot interrupt it.
     let runtime = start(&hostile("sleeper", "sleep", "deadline = \"300ms\"", "")).await;
     let started = Instant::now();
-    assert_eq!(
-        fault_of(&runtime, "sleeper").await,
-        PluginFault::DeadlineExceeded(Duration::from_millis(300))
-    );
+    assert_eq!(fault_of(&runtime, "sleeper").await, PluginFault::DeadlineExceeded(Duration::from_millis(300)));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test]
 async fn unbounded_allocation_hits_the_memory_limit() {
     let runtime = start(&hostile("hog", "alloc", "memory = \"16MiB\"", "")).await;
-    assert_eq!(
-        fault_of(&runtime, "hog").await,
-        PluginFault::MemoryLimit {
-            limit: 16 * 1024 * 1024
-        }
-    );
+    assert_eq!(fault_of(&runtime, "hog").await, PluginFault::MemoryLimit { limit: 16 * 1024 * 1024 });
 }
 
 #[tokio::test]
@@ -129,10 +97,7 @@ async fn panic_is_a_trap_carrying_the_panic_message() {
     match fault_of(&runtime, "panicky").await {
         PluginFault::Trapped { reason } => {
             assert!(reason.contains("unreachable"), "{reason}");
-            assert!(
-                reason.contains("hostile plugin panicked on purpose"),
-                "{reason}"
-            );
+            assert!(reason.contains("hostile plugin panicked on purpose"), "{reason}");
         }
         other => panic!("{other:?}"),
     }
@@ -140,12 +105,7 @@ async fn panic_is_a_trap_carrying_the_panic_message() {
 
 #[tokio::test]
 async fn unreachable_and_stack_overflow_are_traps() {
-    let runtime = start(&format!(
-        "{}{}",
-        hostile("trapper", "trap", "", ""),
-        hostile("deep", "stack", "", "")
-    ))
-    .await;
+    let runtime = start(&format!("{}{}", hostile("trapper", "trap", "", ""), hostile("deep", "stack", "", ""))).await;
     assert!(
         matches!(fault_of(&runtime, "trapper").await, PluginFault::Trapped { reason } if reason.contains("unreachable"))
     );
@@ -180,20 +140,13 @@ async fn ungranted_http_is_denied_before_any_byte_is_sent() {
     let runtime = start(&instances).await;
     let seen = observed(&runtime, "curious").await;
     assert!(seen.starts_with("error: Denied"), "{seen}");
-    assert!(
-        server.seen().is_empty(),
-        "the ungranted server was reached: {:?}",
-        server.seen()
-    );
+    assert!(server.seen().is_empty(), "the ungranted server was reached: {:?}", server.seen());
 }
 
 #[tokio::test]
 async fn a_forged_host_header_cannot_redirect_a_granted_request() {
     let server = HttpServer::start(&[("/", 200, r#"{"ok":true}"#)]).await;
-    let config = format!(
-        "url = {:?}\nforged_host = \"evil.example\"",
-        format!("{}/", server.origin())
-    );
+    let config = format!("url = {:?}\nforged_host = \"evil.example\"", format!("{}/", server.origin()));
     let instances = format!(
         "{}[instances.forger.grants]\nhttp = [{:?}]\n",
         hostile("forger", "host-header", "", &config),
@@ -202,35 +155,16 @@ async fn a_forged_host_header_cannot_redirect_a_granted_request() {
     let runtime = start(&instances).await;
     let seen = observed(&runtime, "forger").await;
     // `Host` is a forbidden header: setting it fails, and nothing carrying it went out.
-    assert!(
-        seen.contains("refused") && seen.contains("Forbidden"),
-        "{seen}"
-    );
-    assert!(
-        server
-            .seen()
-            .iter()
-            .all(|s| s.host.as_deref() != Some("evil.example")),
-        "{:?}",
-        server.seen()
-    );
+    assert!(seen.contains("refused") && seen.contains("Forbidden"), "{seen}");
+    assert!(server.seen().iter().all(|s| s.host.as_deref() != Some("evil.example")), "{:?}", server.seen());
 }
 
 #[tokio::test]
 async fn ungranted_network_stream_is_denied() {
     let echo = EchoServer::plain().await;
-    let runtime = start(&hostile(
-        "dialer",
-        "net",
-        "",
-        &format!("target = {:?}", echo.target()),
-    ))
-    .await;
+    let runtime = start(&hostile("dialer", "net", "", &format!("target = {:?}", echo.target()))).await;
     let seen = observed(&runtime, "dialer").await;
-    assert!(
-        seen.contains("Denied(") && seen.contains("is not granted to instance dialer"),
-        "{seen}"
-    );
+    assert!(seen.contains("Denied(") && seen.contains("is not granted to instance dialer"), "{seen}");
     assert_eq!(echo.accepted(), 0, "the ungranted endpoint was reached");
 }
 
@@ -252,36 +186,15 @@ async fn filesystem_and_socket_plugins_are_refused_at_load() {
     let Err(RuntimeError::Instances(failures)) = config.try_start().await else {
         panic!("both plugins must be refused");
     };
-    let find = |name: &str| {
-        failures
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, e)| e.clone())
-    };
-    let Some(LoadError::Imports { problems, .. }) = find("reader") else {
-        panic!("{failures:?}")
-    };
+    let find = |name: &str| failures.iter().find(|(n, _)| n.as_str() == name).map(|(_, e)| e.clone());
+    let Some(LoadError::Imports { problems, .. }) = find("reader") else { panic!("{failures:?}") };
+    assert!(problems.iter().any(|p| p.to_string().contains("wasi:filesystem/preopens")), "{problems:?}");
     assert!(
-        problems
-            .iter()
-            .any(|p| p.to_string().contains("wasi:filesystem/preopens")),
-        "{problems:?}"
-    );
-    assert!(
-        problems
-            .iter()
-            .all(|p| p.to_string().contains("wasi:filesystem")),
+        problems.iter().all(|p| p.to_string().contains("wasi:filesystem")),
         "only the filesystem is refused: {problems:?}"
     );
-    let Some(LoadError::Imports { problems, .. }) = find("dialer") else {
-        panic!("{failures:?}")
-    };
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.to_string().contains("wasi:sockets/tcp")),
-        "{problems:?}"
-    );
+    let Some(LoadError::Imports { problems, .. }) = find("dialer") else { panic!("{failures:?}") };
+    assert!(problems.iter().any(|p| p.to_string().contains("wasi:sockets/tcp")), "{problems:?}");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -291,16 +204,9 @@ async fn log_flood_is_capped_and_lines_are_attributed() {
     assert_eq!(observed(&runtime, "chatty").await, "flooded");
     let text = captured.text();
     let lines = text.lines().filter(|l| l.contains("flood line")).count();
-    assert_eq!(
-        lines,
-        connector::capabilities::log::MAX_LINES_PER_CALL as usize
-    );
+    assert_eq!(lines, connector::capabilities::log::MAX_LINES_PER_CALL as usize);
     assert!(text.contains("dropping the rest"), "the drop is announced");
-    assert!(
-        text.lines()
-            .filter(|l| l.contains("flood line"))
-            .all(|l| l.contains("instance=\"chatty\""))
-    );
+    assert!(text.lines().filter(|l| l.contains("flood line")).all(|l| l.contains("instance=\"chatty\"")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,18 +224,13 @@ async fn other_instances_keep_serving_while_hostile_ones_run() {
     let mut attackers = Vec::new();
     for name in ["spin", "spin", "spin", "hog", "sleeper"] {
         let runtime = runtime.clone();
-        attackers.push(tokio::spawn(async move {
-            runtime.uem(name).expect("instance").test_connection().await
-        }));
+        attackers.push(tokio::spawn(async move { runtime.uem(name).expect("instance").test_connection().await }));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let probe = runtime.uem("probe").expect("instance");
     for _ in 0..50 {
-        let page = probe
-            .list_devices(&query())
-            .await
-            .expect("probe keeps answering");
+        let page = probe.list_devices(&query()).await.expect("probe keeps answering");
         assert_eq!(page.devices.len(), 3);
     }
     assert!(
@@ -339,13 +240,9 @@ async fn other_instances_keep_serving_while_hostile_ones_run() {
 
     for attacker in attackers {
         match attacker.await.expect("join") {
-            Err(CallError::Sandbox(e)) => assert!(
-                matches!(
-                    e.fault,
-                    PluginFault::DeadlineExceeded(_) | PluginFault::MemoryLimit { .. }
-                ),
-                "{e}"
-            ),
+            Err(CallError::Sandbox(e)) => {
+                assert!(matches!(e.fault, PluginFault::DeadlineExceeded(_) | PluginFault::MemoryLimit { .. }), "{e}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -2,18 +2,13 @@
 //! SIEM forwarder will call it: one NDJSON line per event, every field under its documented name,
 //! absent values left out.
 
-use connector::plugins::worlds::siem::{
-    Event, EventDevice, Field, FieldValue, Framing, Origin, Severity,
-};
+use connector::plugins::worlds::siem::{Event, EventDevice, Field, FieldValue, Framing, Origin, Severity};
 use connector::plugins::worlds::{Pii, PiiKind};
 use connector_tests::setup::TestConfig;
 use serde_json::{Value, json};
 
 fn pii(kind: PiiKind, value: &str) -> Option<Pii> {
-    Some(Pii {
-        kind,
-        value: value.to_string(),
-    })
+    Some(Pii { kind, value: value.to_string() })
 }
 
 fn bare(id: &str) -> Event {
@@ -39,10 +34,7 @@ fn bare(id: &str) -> Event {
 
 #[tokio::test]
 async fn formats_each_event_as_one_json_line() {
-    let runtime =
-        TestConfig::new("[instances.json]\nplugin = \"siem_json.wasm\"\nkind = \"siem\"\n")
-            .start()
-            .await;
+    let runtime = TestConfig::new("[instances.json]\nplugin = \"siem_json.wasm\"\nkind = \"siem\"\n").start().await;
     let siem = runtime.siem("json").expect("siem instance");
 
     let info = siem.describe().await.expect("describe");
@@ -71,35 +63,16 @@ async fn formats_each_event_as_one_json_line() {
         risk: Some(Severity::Critical),
     });
     full.fields = vec![
-        Field {
-            name: "score".into(),
-            value: FieldValue::Number(9.5),
-        },
-        Field {
-            name: "blocked".into(),
-            value: FieldValue::Flag(true),
-        },
+        Field { name: "score".into(), value: FieldValue::Number(9.5) },
+        Field { name: "blocked".into(), value: FieldValue::Flag(true) },
     ];
-    let origin = Origin {
-        hostname: "connector-1".into(),
-        app_name: "msc".into(),
-    };
+    let origin = Origin { hostname: "connector-1".into(), app_name: "msc".into() };
 
-    let results = siem
-        .format(&origin, &[full, bare("e-2")])
-        .await
-        .expect("format");
+    let results = siem.format(&origin, &[full, bare("e-2")]).await.expect("format");
     assert_eq!(results.len(), 2, "one result per event");
-    let lines: Vec<Vec<u8>> = results
-        .into_iter()
-        .map(|r| r.expect("event formats"))
-        .collect();
+    let lines: Vec<Vec<u8>> = results.into_iter().map(|r| r.expect("event formats")).collect();
     for line in &lines {
-        assert!(
-            !line.contains(&b'\n'),
-            "newline framing needs single-line records: {}",
-            String::from_utf8_lossy(line)
-        );
+        assert!(!line.contains(&b'\n'), "newline framing needs single-line records: {}", String::from_utf8_lossy(line));
     }
     let first: Value = serde_json::from_slice(&lines[0]).expect("valid JSON");
     assert_eq!(
@@ -127,15 +100,6 @@ async fn formats_each_event_as_one_json_line() {
         })
     );
     let second: Value = serde_json::from_slice(&lines[1]).expect("valid JSON");
-    let keys: Vec<&str> = second
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        ["id", "name", "observer", "severity", "time_ms", "type"],
-        "absent values are left out"
-    );
+    let keys: Vec<&str> = second.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "name", "observer", "severity", "time_ms", "type"], "absent values are left out");
 }

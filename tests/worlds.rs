@@ -9,13 +9,7 @@ use connector::plugins::worlds::{Error, Pii, PiiKind};
 use connector_tests::setup::TestConfig;
 
 fn email(value: &str) -> Address {
-    Address {
-        email: Pii {
-            kind: PiiKind::Email,
-            value: value.into(),
-        },
-        display_name: None,
-    }
+    Address { email: Pii { kind: PiiKind::Email, value: value.into() }, display_name: None }
 }
 
 fn message(to: Vec<Address>) -> Message {
@@ -26,19 +20,10 @@ fn message(to: Vec<Address>) -> Message {
         cc: vec![],
         bcc: vec![],
         reply_to: None,
-        subject: Pii {
-            kind: PiiKind::FreeText,
-            value: "Risk on Alice's iPhone".into(),
-        },
-        text_body: Some(Pii {
-            kind: PiiKind::FreeText,
-            value: "body".into(),
-        }),
+        subject: Pii { kind: PiiKind::FreeText, value: "Risk on Alice's iPhone".into() },
+        text_body: Some(Pii { kind: PiiKind::FreeText, value: "body".into() }),
         html_body: None,
-        headers: vec![Header {
-            name: "X-Task".into(),
-            value: "7".into(),
-        }],
+        headers: vec![Header { name: "X-Task".into(), value: "7".into() }],
     }
 }
 
@@ -54,12 +39,7 @@ async fn uem_exports_page_and_return_typed_records() {
     let mut ids = Vec::new();
     let mut cursor = None;
     loop {
-        let query = DeviceQuery {
-            cursor: cursor.take(),
-            page_size: 2,
-            groups: vec![],
-            changed_since_ms: None,
-        };
+        let query = DeviceQuery { cursor: cursor.take(), page_size: 2, groups: vec![], changed_since_ms: None };
         let page = uem.list_devices(&query).await.expect("page");
         assert_eq!(page.total, Some(5));
         assert!(page.devices.len() <= 2, "page size honoured");
@@ -83,26 +63,15 @@ async fn uem_exports_page_and_return_typed_records() {
         ("Probe app of dev-3", Some("com.example.probe"))
     );
 
-    let update = uem
-        .set_risk("dev-3", RiskLevel::Medium)
-        .await
-        .expect("set risk");
+    let update = uem.set_risk("dev-3", RiskLevel::Medium).await.expect("set risk");
     assert_eq!(
         (update.applied.as_str(), update.changed, update.verified),
         ("risk=RiskLevel::Medium", Some(true), true)
     );
 
-    let bad_cursor = DeviceQuery {
-        cursor: Some("x".into()),
-        page_size: 2,
-        groups: vec![],
-        changed_since_ms: None,
-    };
+    let bad_cursor = DeviceQuery { cursor: Some("x".into()), page_size: 2, groups: vec![], changed_since_ms: None };
     match uem.list_devices(&bad_cursor).await {
-        Err(CallError::Reported {
-            instance,
-            error: Error::InvalidInput(message),
-        }) => {
+        Err(CallError::Reported { instance, error: Error::InvalidInput(message) }) => {
             assert_eq!(instance.as_str(), "uem");
             assert!(message.contains("bad cursor"), "{message}");
         }
@@ -112,50 +81,26 @@ async fn uem_exports_page_and_return_typed_records() {
 
 #[tokio::test]
 async fn mail_exports_deliver_and_refuse_with_typed_errors() {
-    let runtime = TestConfig::new(
-        "[instances.mail]\nplugin = \"test_plugin_mail_echo.wasm\"\nkind = \"mail\"\n",
-    )
-    .start()
-    .await;
+    let runtime =
+        TestConfig::new("[instances.mail]\nplugin = \"test_plugin_mail_echo.wasm\"\nkind = \"mail\"\n").start().await;
     let mail = runtime.mail("mail").expect("mail instance");
 
     let checks = mail.test_connection().await.expect("self-test");
     assert!(checks.iter().all(|c| c.passed), "{checks:?}");
 
-    let delivery = mail
-        .send(&message(vec![
-            email("alice@example.com"),
-            email("ghost@refused.example"),
-        ]))
-        .await
-        .expect("delivered");
+    let delivery =
+        mail.send(&message(vec![email("alice@example.com"), email("ghost@refused.example")])).await.expect("delivered");
     assert_eq!(delivery.message_id, "<task-7@mail-echo.test>");
-    let refused: Vec<&str> = delivery
-        .refused
-        .iter()
-        .map(|r| r.address.value.as_str())
-        .collect();
+    let refused: Vec<&str> = delivery.refused.iter().map(|r| r.address.value.as_str()).collect();
     assert_eq!(refused, ["ghost@refused.example"]);
-    assert_eq!(
-        delivery.refused[0].reply.as_ref().map(|r| r.code),
-        Some(550)
-    );
+    assert_eq!(delivery.refused[0].reply.as_ref().map(|r| r.code), Some(550));
     let reply = delivery.reply.expect("final reply");
-    assert_eq!(
-        (reply.code, reply.text.as_str()),
-        (250, "queued; subject 22 bytes")
-    );
+    assert_eq!((reply.code, reply.text.as_str()), (250, "queued; subject 22 bytes"));
 
     match mail.send(&message(vec![])).await {
-        Err(CallError::Reported {
-            instance,
-            error: SendError::Rejected(failure),
-        }) => {
+        Err(CallError::Reported { instance, error: SendError::Rejected(failure) }) => {
             assert_eq!(instance.as_str(), "mail");
-            assert_eq!(
-                failure.reply.map(|r| (r.code, r.enhanced_code)),
-                Some((554, Some("5.5.1".into())))
-            );
+            assert_eq!(failure.reply.map(|r| (r.code, r.enhanced_code)), Some((554, Some("5.5.1".into()))));
         }
         other => panic!("expected a typed rejection, got {other:?}"),
     }

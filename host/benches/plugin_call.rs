@@ -31,9 +31,7 @@ fn trivial_plugin() -> PathBuf {
     path
 }
 
-fn connector_runtime(
-    tokio: &tokio::runtime::Runtime,
-) -> (tempfile::TempDir, RuntimeSettings, PluginRuntime) {
+fn connector_runtime(tokio: &tokio::runtime::Runtime) -> (tempfile::TempDir, RuntimeSettings, PluginRuntime) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("connector.toml");
     let plugin = trivial_plugin();
@@ -47,9 +45,7 @@ fn connector_runtime(
     .expect("write config");
     let config = ConnectorConfig::load(&file).expect("config");
     let settings = config.runtime;
-    let runtime = tokio
-        .block_on(PluginRuntime::start(config))
-        .expect("runtime");
+    let runtime = tokio.block_on(PluginRuntime::start(config)).expect("runtime");
     (dir, settings, runtime)
 }
 
@@ -61,10 +57,7 @@ struct Bare {
 
 impl WasiView for Bare {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -79,17 +72,12 @@ fn raw_wasmtime(settings: &RuntimeSettings) -> (Engine, UemAdapterPre<Bare>) {
             linker.instance(name).expect("type-only import");
         }
     }
-    let pre =
-        UemAdapterPre::new(linker.instantiate_pre(&component).expect("pre")).expect("typed pre");
+    let pre = UemAdapterPre::new(linker.instantiate_pre(&component).expect("pre")).expect("typed pre");
     (engine, pre)
 }
 
 fn bench(c: &mut Criterion) {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (_dir, settings, runtime) = connector_runtime(&tokio);
     let runtime = Arc::new(runtime);
     let (engine, pre) = raw_wasmtime(&settings);
@@ -99,36 +87,17 @@ fn bench(c: &mut Criterion) {
 
     group.bench_function("connector", |b| {
         b.to_async(&tokio).iter(|| async {
-            let apps = runtime
-                .uem("trivial")
-                .expect("instance")
-                .list_apps("d")
-                .await
-                .expect("call");
+            let apps = runtime.uem("trivial").expect("instance").list_apps("d").await.expect("call");
             assert!(apps.is_empty());
         })
     });
 
     group.bench_function("raw_wasmtime", |b| {
         b.to_async(&tokio).iter(|| async {
-            let mut store = Store::new(
-                &engine,
-                Bare {
-                    wasi: WasiCtx::builder().build(),
-                    table: ResourceTable::new(),
-                },
-            );
+            let mut store = Store::new(&engine, Bare { wasi: WasiCtx::builder().build(), table: ResourceTable::new() });
             store.set_epoch_deadline(1_000_000);
-            let adapter = pre
-                .instantiate_async(&mut store)
-                .await
-                .expect("instantiate");
-            let apps = adapter
-                .msc_uem_adapter()
-                .call_list_apps(&mut store, "d")
-                .await
-                .expect("call")
-                .expect("ok");
+            let adapter = pre.instantiate_async(&mut store).await.expect("instantiate");
+            let apps = adapter.msc_uem_adapter().call_list_apps(&mut store, "d").await.expect("call").expect("ok");
             assert!(apps.is_empty());
         })
     });

@@ -21,16 +21,9 @@ impl InstanceName {
     pub fn new(name: impl Into<String>) -> Result<Self, InvalidInstanceName> {
         let name = name.into();
         let mut chars = name.chars();
-        let valid_start = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let valid_rest =
-            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if valid_start && valid_rest && name.len() <= 63 {
-            Ok(Self(name))
-        } else {
-            Err(InvalidInstanceName(name))
-        }
+        let valid_start = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let valid_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if valid_start && valid_rest && name.len() <= 63 { Ok(Self(name)) } else { Err(InvalidInstanceName(name)) }
     }
 
     pub fn as_str(&self) -> &str {

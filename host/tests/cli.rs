@@ -6,36 +6,21 @@ use std::process::{Command, Output};
 
 fn plugin_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let dir = target.join("wasm32-wasip2/plugin");
-    assert!(
-        dir.join("siem_json.wasm").is_file(),
-        "plugins are not built: run `scripts/build-plugins` first"
-    );
+    assert!(dir.join("siem_json.wasm").is_file(), "plugins are not built: run `scripts/build-plugins` first");
     dir
 }
 
 fn write_config(dir: &Path, body: &str) -> PathBuf {
     let file = dir.join("connector.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "[connector]\nplugin_dir = {:?}\n\n{body}",
-            plugin_dir().display().to_string()
-        ),
-    )
-    .expect("write config");
+    std::fs::write(&file, format!("[connector]\nplugin_dir = {:?}\n\n{body}", plugin_dir().display().to_string()))
+        .expect("write config");
     file
 }
 
 fn connector(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_connector"))
-        .args(args)
-        .env("MSC_LOG", "warn")
-        .output()
-        .expect("run connector")
+    Command::new(env!("CARGO_BIN_EXE_connector")).args(args).env("MSC_LOG", "warn").output().expect("run connector")
 }
 
 fn stdout(output: &Output) -> String {
@@ -51,10 +36,7 @@ fn check(file: &Path) -> (Option<i32>, String) {
 #[test]
 fn check_accepts_a_good_config() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = write_config(
-        dir.path(),
-        "[instances.json]\nplugin = \"siem_json.wasm\"\nkind = \"siem\"\n",
-    );
+    let file = write_config(dir.path(), "[instances.json]\nplugin = \"siem_json.wasm\"\nkind = \"siem\"\n");
     let (code, printed) = check(&file);
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.ends_with("ok (1 plugin instance)\n"), "{printed}");
@@ -101,9 +83,7 @@ fn check_reports_every_semantic_problem() {
                 "{f}:8:31: instances.json.grants.http[1]: `https://bad.example/path`: grant an origin (scheme, host, port) without a path, query or credentials"
             ),
             format!("{f}:9:8: instances.json.grants.net[0]: `no-port.example` is not `host:port`"),
-            format!(
-                "{f}:11:9: instances.json.secrets.token: environment variable `MSC_CLI_TEST_UNSET` is not set"
-            ),
+            format!("{f}:11:9: instances.json.secrets.token: environment variable `MSC_CLI_TEST_UNSET` is not set"),
         ]
     );
 }
@@ -122,28 +102,14 @@ fn check_refuses_plugins_that_do_not_fit() {
     let (code, printed) = check(&file);
     assert_eq!(code, Some(1), "{printed}");
     let f = file.display();
+    assert!(printed.contains(&format!("{f}:5:10: instances.wrong-kind.plugin: ")), "{printed}");
     assert!(
-        printed.contains(&format!("{f}:5:10: instances.wrong-kind.plugin: ")),
+        printed.contains("is a siem plugin (`msc:siem/formatter@1.0.0`), but the config says kind = \"uem\""),
         "{printed}"
     );
-    assert!(
-        printed.contains(
-            "is a siem plugin (`msc:siem/formatter@1.0.0`), but the config says kind = \"uem\""
-        ),
-        "{printed}"
-    );
-    assert!(
-        printed.contains(&format!("{f}:9:10: instances.reader.plugin: ")),
-        "{printed}"
-    );
-    assert!(
-        printed.contains("`wasi:filesystem/preopens@0.2.6`: plugins get no filesystem"),
-        "{printed}"
-    );
-    assert!(
-        printed.contains(&format!("{f}:13:10: instances.broken.plugin: ")),
-        "{printed}"
-    );
+    assert!(printed.contains(&format!("{f}:9:10: instances.reader.plugin: ")), "{printed}");
+    assert!(printed.contains("`wasi:filesystem/preopens@0.2.6`: plugins get no filesystem"), "{printed}");
+    assert!(printed.contains(&format!("{f}:13:10: instances.broken.plugin: ")), "{printed}");
     assert!(printed.contains("is not a valid component"), "{printed}");
 }
 
@@ -151,10 +117,7 @@ fn check_refuses_plugins_that_do_not_fit() {
 fn check_reports_an_unreadable_file() {
     let (code, printed) = check(Path::new("/nonexistent/connector.toml"));
     assert_eq!(code, Some(1), "{printed}");
-    assert!(
-        printed.starts_with("/nonexistent/connector.toml: cannot be read"),
-        "{printed}"
-    );
+    assert!(printed.starts_with("/nonexistent/connector.toml: cannot be read"), "{printed}");
 }
 
 #[test]
@@ -166,22 +129,12 @@ fn run_once_starts_and_self_tests() {
          [instances.probe]\nplugin = \"test_plugin_trivial.wasm\"\nkind = \"uem\"\n",
     );
     let output = Command::new(env!("CARGO_BIN_EXE_connector"))
-        .args([
-            "run",
-            "--once",
-            "--log-format",
-            "json",
-            "--config",
-            file.to_str().expect("utf-8"),
-        ])
+        .args(["run", "--once", "--log-format", "json", "--config", file.to_str().expect("utf-8")])
         .output()
         .expect("run connector");
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{logs}");
     assert!(logs.contains("connector started"), "{logs}");
     assert!(logs.contains("JSON formatter"), "{logs}");
-    assert!(
-        logs.lines().all(|l| l.starts_with('{')),
-        "every line is JSON: {logs}"
-    );
+    assert!(logs.lines().all(|l| l.starts_with('{')), "every line is JSON: {logs}");
 }

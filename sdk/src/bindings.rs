@@ -82,11 +82,7 @@ pub mod uem {
 }
 
 pub mod siem {
-    generate_world!(
-        "msc:siem/siem-formatter@1.0.0",
-        "msc_sdk::bindings::siem",
-        "export_siem_formatter"
-    );
+    generate_world!("msc:siem/siem-formatter@1.0.0", "msc_sdk::bindings::siem", "export_siem_formatter");
 }
 
 pub mod mail {

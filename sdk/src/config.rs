@@ -44,6 +44,5 @@ pub fn secret(name: &str) -> Option<String> {
 
 /// One secret that must be configured.
 pub fn require_secret(name: &str) -> Result<String, Error> {
-    secret(name)
-        .ok_or_else(|| Error::InvalidConfig(format!("the secret `{name}` is not configured")))
+    secret(name).ok_or_else(|| Error::InvalidConfig(format!("the secret `{name}` is not configured")))
 }

@@ -80,32 +80,22 @@ impl From<HttpError> for Error {
         let message = e.to_string();
         match e {
             HttpError::Denied(_) | HttpError::InvalidUrl(_) => Error::InvalidConfig(message),
-            HttpError::Tls(_) => {
-                Error::InvalidConfig(format!("{message} (check the instance's ca_file)"))
-            }
+            HttpError::Tls(_) => Error::InvalidConfig(format!("{message} (check the instance's ca_file)")),
             HttpError::Unreachable(_) | HttpError::Transport(_) => {
-                Error::Unavailable(crate::RetryLater {
-                    retry_after_ms: None,
-                    message,
-                })
+                Error::Unavailable(crate::RetryLater { retry_after_ms: None, message })
             }
             HttpError::Timeout => Error::Timeout(message),
             HttpError::TooLarge(_) | HttpError::Body(_) => Error::Protocol(message),
-            HttpError::Status { status: 401, .. } => Error::AuthFailed(crate::AuthError {
-                reason: crate::AuthFailure::Other,
-                message,
-            }),
+            HttpError::Status { status: 401, .. } => {
+                Error::AuthFailed(crate::AuthError { reason: crate::AuthFailure::Other, message })
+            }
             HttpError::Status { status: 403, .. } => Error::Forbidden(message),
             HttpError::Status { status: 404, .. } => Error::NotFound(message),
-            HttpError::Status { status: 429, .. } => Error::RateLimited(crate::RetryLater {
-                retry_after_ms: None,
-                message,
-            }),
+            HttpError::Status { status: 429, .. } => {
+                Error::RateLimited(crate::RetryLater { retry_after_ms: None, message })
+            }
             HttpError::Status { status, .. } if status >= 500 => {
-                Error::Unavailable(crate::RetryLater {
-                    retry_after_ms: None,
-                    message,
-                })
+                Error::Unavailable(crate::RetryLater { retry_after_ms: None, message })
             }
             HttpError::Status { .. } => Error::Protocol(message),
         }
@@ -166,17 +156,13 @@ impl Request {
 
     /// A JSON body, with `Content-Type: application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
-        self.body = serde_json::to_vec(value)
-            .map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
+        self.body = serde_json::to_vec(value).map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
         Ok(self.header("content-type", "application/json"))
     }
 
     /// A form body, with `Content-Type: application/x-www-form-urlencoded`.
     pub fn form(mut self, fields: &[(&str, &str)]) -> Self {
-        self.body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish()
-            .into_bytes();
+        self.body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish().into_bytes();
         self.header("content-type", "application/x-www-form-urlencoded")
     }
 
@@ -210,15 +196,9 @@ impl Request {
         let invalid = |_| HttpError::InvalidUrl(self.url.clone());
         request.set_method(&self.method).map_err(invalid)?;
         request.set_scheme(Some(&target.scheme)).map_err(invalid)?;
-        request
-            .set_authority(Some(&target.authority))
-            .map_err(invalid)?;
-        request
-            .set_path_with_query(Some(&target.path_and_query))
-            .map_err(invalid)?;
-        let body = request
-            .body()
-            .map_err(|_| HttpError::Transport("request body unavailable".into()))?;
+        request.set_authority(Some(&target.authority)).map_err(invalid)?;
+        request.set_path_with_query(Some(&target.path_and_query)).map_err(invalid)?;
+        let body = request.body().map_err(|_| HttpError::Transport("request body unavailable".into()))?;
 
         let options = self.timeout.map(|t| {
             let nanos = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
@@ -229,8 +209,7 @@ impl Request {
             let _ = options.set_between_bytes_timeout(Some(nanos));
             options
         });
-        let pending =
-            outgoing_handler::handle(request, options).map_err(|e| transport_error(&target, e))?;
+        let pending = outgoing_handler::handle(request, options).map_err(|e| transport_error(&target, e))?;
         write_body(body, &self.body)?;
 
         pending.subscribe().block();
@@ -246,22 +225,11 @@ impl Request {
             .headers()
             .entries()
             .into_iter()
-            .map(|(name, value)| {
-                (
-                    name.to_ascii_lowercase(),
-                    String::from_utf8_lossy(&value).into_owned(),
-                )
-            })
+            .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
             .collect();
-        let incoming = response
-            .consume()
-            .map_err(|_| HttpError::Transport("response body unavailable".into()))?;
+        let incoming = response.consume().map_err(|_| HttpError::Transport("response body unavailable".into()))?;
         let body = read_body(incoming, self.max_response_bytes)?;
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response { status, headers, body })
     }
 }
 
@@ -277,30 +245,17 @@ pub struct Response {
 impl Response {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The media type without parameters, lower-cased (`application/json`).
     pub fn content_type(&self) -> Option<String> {
-        self.header("content-type").map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        self.header("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
     /// `Retry-After` in seconds (HTTP dates are not supported), as a duration.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")?
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
+        self.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
     }
 
     pub fn is_success(&self) -> bool {
@@ -313,10 +268,7 @@ impl Response {
             return Ok(self);
         }
         let excerpt: String = self.text().chars().take(200).collect();
-        Err(HttpError::Status {
-            status: self.status,
-            body: excerpt,
-        })
+        Err(HttpError::Status { status: self.status, body: excerpt })
     }
 
     pub fn text(&self) -> String {
@@ -325,8 +277,7 @@ impl Response {
 
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| HttpError::Body(format!("not the JSON expected: {e}")))
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::Body(format!("not the JSON expected: {e}")))
     }
 }
 
@@ -357,55 +308,34 @@ impl Target {
             p => p.to_string(),
         };
         if !query.is_empty() {
-            let encoded = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(query)
-                .finish();
-            path_and_query.push(if path_and_query.contains('?') {
-                '&'
-            } else {
-                '?'
-            });
+            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+            path_and_query.push(if path_and_query.contains('?') { '&' } else { '?' });
             path_and_query.push_str(&encoded);
         }
-        Ok(Self {
-            scheme,
-            authority: authority.to_string(),
-            path_and_query,
-        })
+        Ok(Self { scheme, authority: authority.to_string(), path_and_query })
     }
 
     fn origin(&self) -> String {
-        let scheme = if matches!(self.scheme, Scheme::Http) {
-            "http"
-        } else {
-            "https"
-        };
+        let scheme = if matches!(self.scheme, Scheme::Http) { "http" } else { "https" };
         format!("{scheme}://{}", self.authority)
     }
 }
 
 fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), HttpError> {
     {
-        let stream = body
-            .write()
-            .map_err(|_| HttpError::Transport("request body stream unavailable".into()))?;
+        let stream = body.write().map_err(|_| HttpError::Transport("request body stream unavailable".into()))?;
         // wasi:io allows at most 4096 bytes per blocking write.
         for chunk in bytes.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::Transport(stream_error(e)))?;
+            stream.blocking_write_and_flush(chunk).map_err(|e| HttpError::Transport(stream_error(e)))?;
         }
     }
-    OutgoingBody::finish(body, None)
-        .map_err(|e| HttpError::Transport(format!("finishing the request body: {e:?}")))
+    OutgoingBody::finish(body, None).map_err(|e| HttpError::Transport(format!("finishing the request body: {e:?}")))
 }
 
 fn read_body(incoming: IncomingBody, max: usize) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     {
-        let stream = incoming
-            .stream()
-            .map_err(|_| HttpError::Transport("response body stream unavailable".into()))?;
+        let stream = incoming.stream().map_err(|_| HttpError::Transport("response body stream unavailable".into()))?;
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => {
@@ -453,12 +383,8 @@ fn transport_error(target: &Target, code: ErrorCode) -> HttpError {
         | ErrorCode::DestinationIpProhibited
         | ErrorCode::DestinationIpUnroutable
         | ErrorCode::ConnectionRefused
-        | ErrorCode::ConnectionTerminated => {
-            HttpError::Unreachable(format!("{}: {code:?}", target.origin()))
-        }
-        ErrorCode::TlsProtocolError
-        | ErrorCode::TlsCertificateError
-        | ErrorCode::TlsAlertReceived(_) => {
+        | ErrorCode::ConnectionTerminated => HttpError::Unreachable(format!("{}: {code:?}", target.origin())),
+        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
             HttpError::Tls(format!("{}: {code:?}", target.origin()))
         }
         other => HttpError::Transport(format!("{}: {other:?}", target.origin())),
@@ -471,22 +397,14 @@ mod tests {
 
     #[test]
     fn splits_urls() {
-        let t = Target::parse(
-            "https://api.example.com:8443/v1/devices?x=1",
-            &[("q".into(), "a b&c".into())],
-        )
-        .expect("valid");
+        let t = Target::parse("https://api.example.com:8443/v1/devices?x=1", &[("q".into(), "a b&c".into())])
+            .expect("valid");
         assert_eq!(t.authority, "api.example.com:8443");
         assert_eq!(t.path_and_query, "/v1/devices?x=1&q=a+b%26c");
         assert_eq!(t.origin(), "https://api.example.com:8443");
         let t = Target::parse("http://h", &[]).expect("valid");
         assert_eq!(t.path_and_query, "/");
-        for bad in [
-            "api.example.com/x",
-            "ftp://h/",
-            "https:///x",
-            "https://u:p@h/",
-        ] {
+        for bad in ["api.example.com/x", "ftp://h/", "https:///x", "https://u:p@h/"] {
             assert!(Target::parse(bad, &[]).is_err(), "{bad}");
         }
     }

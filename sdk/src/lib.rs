@@ -59,8 +59,8 @@ pub use bindings::base::msc::types::self_test::Check;
 pub mod uem {
     pub use crate::bindings::uem::exports::msc::uem::adapter::Guest as Adapter;
     pub use crate::bindings::uem::msc::uem::types::{
-        App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership,
-        Platform, RiskLevel, RiskUpdate,
+        App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
+        RiskUpdate,
     };
 }
 
@@ -68,8 +68,7 @@ pub mod uem {
 pub mod siem {
     pub use crate::bindings::siem::exports::msc::siem::formatter::Guest as Formatter;
     pub use crate::bindings::siem::msc::siem::types::{
-        Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing,
-        Origin, Severity,
+        Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing, Origin, Severity,
     };
 }
 

@@ -4,10 +4,7 @@ use crate::{Pii, PiiKind};
 
 impl Pii {
     pub fn new(kind: PiiKind, value: impl Into<String>) -> Self {
-        Self {
-            kind,
-            value: value.into(),
-        }
+        Self { kind, value: value.into() }
     }
 
     /// A device's display name.

@@ -63,11 +63,7 @@ async fn echo_lines(stream: impl AsyncRead + AsyncWrite + Unpin) {
     let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        if write
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .is_err()
-        {
+        if write.write_all(format!("{line}\n").as_bytes()).await.is_err() {
             return;
         }
     }

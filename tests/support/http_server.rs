@@ -38,37 +38,21 @@ impl HttpServer {
 
     /// Starts an HTTPS server presenting `ca`'s server certificate.
     pub async fn start_tls(routes: &[(&str, u16, &str)], ca: &TestCa) -> Self {
-        Self::start_with(
-            routes,
-            Some(tokio_rustls::TlsAcceptor::from(ca.server_config())),
-        )
-        .await
+        Self::start_with(routes, Some(tokio_rustls::TlsAcceptor::from(ca.server_config()))).await
     }
 
-    async fn start_with(
-        routes: &[(&str, u16, &str)],
-        tls: Option<tokio_rustls::TlsAcceptor>,
-    ) -> Self {
+    async fn start_with(routes: &[(&str, u16, &str)], tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let routes: Arc<HashMap<String, (u16, String)>> = Arc::new(
-            routes
-                .iter()
-                .map(|(p, s, b)| (p.to_string(), (*s, b.to_string())))
-                .collect(),
-        );
+        let routes: Arc<HashMap<String, (u16, String)>> =
+            Arc::new(routes.iter().map(|(p, s, b)| (p.to_string(), (*s, b.to_string()))).collect());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let server = Self {
-            addr,
-            tls: tls.is_some(),
-            seen: seen.clone(),
-        };
+        let server = Self { addr, tls: tls.is_some(), seen: seen.clone() };
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let (routes, seen, tls) = (routes.clone(), seen.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request| answer(request, routes.clone(), seen.clone()));
+                    let service = service_fn(move |request| answer(request, routes.clone(), seen.clone()));
                     let http = hyper::server::conn::http1::Builder::new();
                     match tls {
                         Some(acceptor) => {
@@ -107,25 +91,11 @@ async fn answer(
     routes: Arc<HashMap<String, (u16, String)>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
-    let host = request
-        .headers()
-        .get(hyper::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
-    seen.lock().expect("lock").push(Seen {
-        method: request.method().to_string(),
-        path_and_query: path.clone(),
-        host,
-    });
-    let (status, body) = routes
-        .get(request.uri().path())
-        .cloned()
-        .unwrap_or((404, r#"{"error":"not found"}"#.to_string()));
+    let path = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let host = request.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+    seen.lock().expect("lock").push(Seen { method: request.method().to_string(), path_and_query: path.clone(), host });
+    let (status, body) =
+        routes.get(request.uri().path()).cloned().unwrap_or((404, r#"{"error":"not found"}"#.to_string()));
     let response = Response::builder()
         .status(status)
         .header("content-type", "application/json")

@@ -13,9 +13,7 @@ use std::path::PathBuf;
 /// The folder `scripts/build-plugins` writes components to.
 pub fn plugin_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     target.join("wasm32-wasip2").join("plugin")
 }
 
@@ -23,10 +21,6 @@ pub fn plugin_dir() -> PathBuf {
 /// the plugins have not been built.
 pub fn plugin(name: &str) -> PathBuf {
     let path = plugin_dir().join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `scripts/build-plugins` (or `scripts/test`) first",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is missing: run `scripts/build-plugins` (or `scripts/test`) first", path.display());
     path
 }

@@ -17,24 +17,15 @@ impl TestCa {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
+        ca_params.distinguished_name.push(DnType::CommonName, common_name);
         let ca_cert = ca_params.self_signed(&ca_key).expect("CA cert");
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().expect("server key");
         let server_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .expect("server params");
-        let server_cert = server_params
-            .signed_by(&server_key, &issuer)
-            .expect("server cert");
-        Self {
-            ca_pem: ca_cert.pem(),
-            server_cert: server_cert.der().clone(),
-            server_key: server_key.serialize_der(),
-        }
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).expect("server params");
+        let server_cert = server_params.signed_by(&server_key, &issuer).expect("server cert");
+        Self { ca_pem: ca_cert.pem(), server_cert: server_cert.der().clone(), server_key: server_key.serialize_der() }
     }
 
     /// A TLS server config presenting the server certificate.

@@ -57,9 +57,9 @@ impl HostPattern {
         };
         match self {
             Self::Exact(name) => host == *name,
-            Self::Subdomains(suffix) => host
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.')),
+            Self::Subdomains(suffix) => {
+                host.strip_suffix(suffix.as_str()).is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.'))
+            }
         }
     }
 }
@@ -81,9 +81,7 @@ fn is_dns_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
@@ -118,15 +116,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for bad in [
-            "",
-            "*",
-            "*.com",
-            "a.*.com",
-            "exa mple.com",
-            "-a.com",
-            "a..b",
-        ] {
+        for bad in ["", "*", "*.com", "a.*.com", "exa mple.com", "-a.com", "a..b"] {
             assert!(HostPattern::parse(bad).is_err(), "{bad}");
         }
     }

@@ -56,9 +56,7 @@ pub enum HttpGrantError {
 impl HttpGrant {
     pub fn parse(text: &str) -> Result<Self, HttpGrantError> {
         // `http::Uri` rejects `*` in a host, so parse the wildcard by hand.
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| HttpGrantError::NotAUrl(text.to_string()))?;
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| HttpGrantError::NotAUrl(text.to_string()))?;
         let tls = match scheme.to_ascii_lowercase().as_str() {
             "https" => true,
             "http" => false,
@@ -68,14 +66,9 @@ impl HttpGrant {
         if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
             return Err(HttpGrantError::NotAnOrigin(text.to_string()));
         }
-        let (host, port) =
-            split_host_port(authority).ok_or_else(|| HttpGrantError::NotAUrl(text.to_string()))?;
+        let (host, port) = split_host_port(authority).ok_or_else(|| HttpGrantError::NotAUrl(text.to_string()))?;
         let port = port.unwrap_or(if tls { 443 } else { 80 });
-        Ok(Self {
-            tls,
-            host: HostPattern::parse(host)?,
-            port,
-        })
+        Ok(Self { tls, host: HostPattern::parse(host)?, port })
     }
 
     fn allows(&self, tls: bool, host: &str, port: u16) -> bool {
@@ -132,11 +125,7 @@ impl HttpEgress {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(8)
             .build(connector);
-        Self {
-            instance,
-            grants,
-            client,
-        }
+        Self { instance, grants, client }
     }
 
     pub fn grants(&self) -> &[HttpGrant] {
@@ -152,11 +141,7 @@ impl HttpEgress {
         };
         let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        if self
-            .grants
-            .iter()
-            .any(|g| g.allows(tls, authority.host(), port))
-        {
+        if self.grants.iter().any(|g| g.allows(tls, authority.host(), port)) {
             return Ok(());
         }
         tracing::warn!(
@@ -176,22 +161,13 @@ impl HttpEgress {
         self.check(request.uri())?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let first_byte = options
-            .and_then(|o| {
-                o.first_byte_timeout
-                    .map(|t| t + o.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            })
+            .and_then(|o| o.first_byte_timeout.map(|t| t + o.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)))
             .map_or(remaining, |t| t.min(remaining));
-        let between_bytes = options
-            .and_then(|o| o.between_bytes_timeout)
-            .unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT);
+        let between_bytes = options.and_then(|o| o.between_bytes_timeout).unwrap_or(DEFAULT_BETWEEN_BYTES_TIMEOUT);
         // The method and origin help admins; the path and query may hold personal data
         // (e.g. a search by email), so they are never logged.
         let method = request.method().clone();
-        let origin = request
-            .uri()
-            .authority()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let origin = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
         let started = Instant::now();
 
         let response = tokio::time::timeout(first_byte, self.client.request(request))
@@ -227,10 +203,7 @@ impl WasiHttpHooks for CallHttp {
     ) -> Box<
         dyn Future<
                 Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                    ),
+                    (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>),
                     HttpError,
                 >,
             > + Send,
@@ -240,8 +213,7 @@ impl WasiHttpHooks for CallHttp {
         Box::new(async move {
             let response = egress.send(request, options, deadline).await?;
             // The pool drives connections itself; there is no per-request I/O task to await.
-            let io_done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
-                Box::new(async { Ok(()) });
+            let io_done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response, io_done))
         })
     }
@@ -257,19 +229,12 @@ fn classify_client_error(error: hyper_util::client::legacy::Error) -> HttpError 
         }
         // `io::Error::source` skips the error it wraps (where rustls puts its own), so look
         // inside explicitly.
-        source = match e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
+        source = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
             Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
             None => e.source(),
         };
     }
-    if error.is_connect() {
-        HttpError::DestinationUnavailable
-    } else {
-        HttpError::HttpProtocolError
-    }
+    if error.is_connect() { HttpError::DestinationUnavailable } else { HttpError::HttpProtocolError }
 }
 
 fn classify_one(e: &(dyn std::error::Error + 'static)) -> Option<HttpError> {
@@ -288,9 +253,7 @@ fn classify_one(e: &(dyn std::error::Error + 'static)) -> Option<HttpError> {
         match io.kind() {
             ErrorKind::ConnectionRefused => return Some(HttpError::ConnectionRefused),
             ErrorKind::TimedOut => return Some(HttpError::ConnectionTimeout),
-            ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::UnexpectedEof => {
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
                 return Some(HttpError::ConnectionTerminated);
             }
             _ => {}
@@ -307,12 +270,7 @@ fn classify_one(e: &(dyn std::error::Error + 'static)) -> Option<HttpError> {
             return Some(HttpError::HttpProtocolError);
         }
     }
-    e.to_string()
-        .contains("dns error")
-        .then_some(HttpError::DnsError {
-            rcode: None,
-            info_code: None,
-        })
+    e.to_string().contains("dns error").then_some(HttpError::DnsError { rcode: None, info_code: None })
 }
 
 /// A response body that fails when the server stalls longer than `idle` between chunks.
@@ -324,11 +282,7 @@ struct TimedBody {
 
 impl TimedBody {
     fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
-        Self {
-            inner,
-            idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
-        }
+        Self { inner, idle, timer: Box::pin(tokio::time::sleep(idle)) }
     }
 }
 
@@ -336,10 +290,7 @@ impl Body for TimedBody {
     type Data = Bytes;
     type Error = HttpError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
@@ -347,9 +298,7 @@ impl Body for TimedBody {
                 this.timer.as_mut().reset(next);
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) if e.is_timeout() => {
-                Poll::Ready(Some(Err(HttpError::HttpResponseTimeout)))
-            }
+            Poll::Ready(Some(Err(e))) if e.is_timeout() => Poll::Ready(Some(Err(HttpError::HttpResponseTimeout))),
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match this.timer.as_mut().poll(cx) {
@@ -377,14 +326,8 @@ mod tests {
         let g = HttpGrant::parse("https://Services.Fiberlink.com").expect("valid");
         assert_eq!(g.to_string(), "https://services.fiberlink.com:443");
         assert!(g.allows(true, "services.fiberlink.com", 443));
-        assert!(
-            !g.allows(false, "services.fiberlink.com", 443),
-            "scheme is part of the grant"
-        );
-        assert!(
-            !g.allows(true, "services.fiberlink.com", 8443),
-            "port is part of the grant"
-        );
+        assert!(!g.allows(false, "services.fiberlink.com", 443), "scheme is part of the grant");
+        assert!(!g.allows(true, "services.fiberlink.com", 8443), "port is part of the grant");
 
         let g = HttpGrant::parse("http://127.0.0.1:8080/").expect("valid");
         assert!(g.allows(false, "127.0.0.1", 8080));

@@ -32,22 +32,15 @@ pub struct KvStore {
 impl KvStore {
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|e| e.live(Instant::now()))
-            .map(|e| e.value.clone())
+        entries.get(key).filter(|e| e.live(Instant::now())).map(|e| e.value.clone())
     }
 
     pub fn set(&self, key: String, value: Vec<u8>, ttl: Option<Duration>) -> Result<(), KvError> {
         if key.len() > MAX_KEY_BYTES {
-            return Err(KvError::TooLarge(format!(
-                "keys are limited to {MAX_KEY_BYTES} bytes"
-            )));
+            return Err(KvError::TooLarge(format!("keys are limited to {MAX_KEY_BYTES} bytes")));
         }
         if value.len() > MAX_VALUE_BYTES {
-            return Err(KvError::TooLarge(format!(
-                "values are limited to {MAX_VALUE_BYTES} bytes"
-            )));
+            return Err(KvError::TooLarge(format!("values are limited to {MAX_VALUE_BYTES} bytes")));
         }
         let Ok(mut entries) = self.entries.lock() else {
             return Err(KvError::Full("the store is unavailable".into()));
@@ -55,20 +48,12 @@ impl KvStore {
         let now = Instant::now();
         entries.retain(|_, e| e.live(now));
         let replaced = entries.get(&key).map_or(0, |e| key.len() + e.value.len());
-        let used: usize = entries
-            .iter()
-            .map(|(k, e)| k.len() + e.value.len())
-            .sum::<usize>()
-            - replaced;
+        let used: usize = entries.iter().map(|(k, e)| k.len() + e.value.len()).sum::<usize>() - replaced;
         if replaced == 0 && entries.len() >= MAX_ENTRIES {
-            return Err(KvError::Full(format!(
-                "at most {MAX_ENTRIES} entries per instance"
-            )));
+            return Err(KvError::Full(format!("at most {MAX_ENTRIES} entries per instance")));
         }
         if used + key.len() + value.len() > MAX_TOTAL_BYTES {
-            return Err(KvError::Full(format!(
-                "at most {MAX_TOTAL_BYTES} bytes per instance"
-            )));
+            return Err(KvError::Full(format!("at most {MAX_TOTAL_BYTES} bytes per instance")));
         }
         let expires = ttl.and_then(|t| now.checked_add(t));
         entries.insert(key, Entry { value, expires });
@@ -97,12 +82,7 @@ impl Host for KvView<'_> {
         Ok(self.0.get(&key))
     }
 
-    fn set(
-        &mut self,
-        key: String,
-        value: Vec<u8>,
-        ttl_ms: Option<u64>,
-    ) -> wasmtime::Result<Result<(), KvError>> {
+    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> wasmtime::Result<Result<(), KvError>> {
         Ok(self.0.set(key, value, ttl_ms.map(Duration::from_millis)))
     }
 
@@ -124,40 +104,25 @@ mod tests {
         kv.delete("token");
         assert_eq!(kv.get("token"), None);
 
-        kv.set("short".into(), b"x".to_vec(), Some(Duration::ZERO))
-            .expect("set");
+        kv.set("short".into(), b"x".to_vec(), Some(Duration::ZERO)).expect("set");
         assert_eq!(kv.get("short"), None, "a zero TTL expires at once");
     }
 
     #[test]
     fn enforces_limits() {
         let kv = KvStore::default();
-        assert!(matches!(
-            kv.set("k".repeat(MAX_KEY_BYTES + 1), vec![], None),
-            Err(KvError::TooLarge(_))
-        ));
-        assert!(matches!(
-            kv.set("k".into(), vec![0; MAX_VALUE_BYTES + 1], None),
-            Err(KvError::TooLarge(_))
-        ));
+        assert!(matches!(kv.set("k".repeat(MAX_KEY_BYTES + 1), vec![], None), Err(KvError::TooLarge(_))));
+        assert!(matches!(kv.set("k".into(), vec![0; MAX_VALUE_BYTES + 1], None), Err(KvError::TooLarge(_))));
         for i in 0..MAX_ENTRIES {
             kv.set(format!("k{i}"), vec![], None).expect("room");
         }
-        assert!(matches!(
-            kv.set("one-more".into(), vec![], None),
-            Err(KvError::Full(_))
-        ));
-        kv.set("k0".into(), b"replacing is fine".to_vec(), None)
-            .expect("replace");
+        assert!(matches!(kv.set("one-more".into(), vec![], None), Err(KvError::Full(_))));
+        kv.set("k0".into(), b"replacing is fine".to_vec(), None).expect("replace");
 
         let kv = KvStore::default();
         for i in 0..(MAX_TOTAL_BYTES / MAX_VALUE_BYTES) - 1 {
-            kv.set(format!("{i}"), vec![0; MAX_VALUE_BYTES], None)
-                .expect("room");
+            kv.set(format!("{i}"), vec![0; MAX_VALUE_BYTES], None).expect("room");
         }
-        assert!(matches!(
-            kv.set("last".into(), vec![0; MAX_VALUE_BYTES], None),
-            Err(KvError::Full(_))
-        ));
+        assert!(matches!(kv.set("last".into(), vec![0; MAX_VALUE_BYTES], None), Err(KvError::Full(_))));
     }
 }

@@ -42,11 +42,7 @@ pub struct CallLog {
 
 impl CallLog {
     pub fn new(instance: InstanceName) -> Self {
-        Self {
-            instance,
-            lines: AtomicU32::new(0),
-            stderr_tail: Mutex::new(VecDeque::new()),
-        }
+        Self { instance, lines: AtomicU32::new(0), stderr_tail: Mutex::new(VecDeque::new()) }
     }
 
     pub fn write(&self, level: Level, source: Source, message: &str) {
@@ -87,12 +83,7 @@ impl CallLog {
     /// `thread '<unnamed>' panicked at src/lib.rs:10:5: / the message`.
     pub fn stderr_tail(&self) -> Option<String> {
         let tail = self.stderr_tail.lock().ok()?;
-        (!tail.is_empty()).then(|| {
-            tail.iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" / ")
-        })
+        (!tail.is_empty()).then(|| tail.iter().map(String::as_str).collect::<Vec<_>>().join(" / "))
     }
 }
 
@@ -142,17 +133,11 @@ pub struct PluginOutput {
 
 impl PluginOutput {
     pub fn stdout(log: std::sync::Arc<CallLog>) -> Self {
-        Self {
-            log,
-            source: Source::Stdout,
-        }
+        Self { log, source: Source::Stdout }
     }
 
     pub fn stderr(log: std::sync::Arc<CallLog>) -> Self {
-        Self {
-            log,
-            source: Source::Stderr,
-        }
+        Self { log, source: Source::Stderr }
     }
 }
 
@@ -164,10 +149,7 @@ impl IsTerminal for PluginOutput {
 
 impl StdoutStream for PluginOutput {
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LineWriter {
-            output: self.clone(),
-            pending: Vec::new(),
-        })
+        Box::new(LineWriter { output: self.clone(), pending: Vec::new() })
     }
 
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
@@ -184,11 +166,7 @@ struct LineWriter {
 
 impl LineWriter {
     fn emit(&mut self, line: &[u8]) {
-        let level = if self.output.source == Source::Stderr {
-            Level::Warn
-        } else {
-            Level::Info
-        };
+        let level = if self.output.source == Source::Stderr { Level::Warn } else { Level::Info };
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches('\r');
         if !text.is_empty() {
@@ -252,25 +230,13 @@ mod tests {
     fn keeps_the_stderr_tail() {
         let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid")));
         let mut writer = PluginOutput::stderr(log.clone()).p2_stream();
+        writer.write(Bytes::from_static(b"early\nthread panicked at src/lib.rs:3:5:\n")).expect("write");
         writer
-            .write(Bytes::from_static(
-                b"early\nthread panicked at src/lib.rs:3:5:\n",
-            ))
+            .write(Bytes::from_static(b"boom\nnote: run with `RUST_BACKTRACE=1` environment variable\n"))
             .expect("write");
-        writer
-            .write(Bytes::from_static(
-                b"boom\nnote: run with `RUST_BACKTRACE=1` environment variable\n",
-            ))
-            .expect("write");
-        assert_eq!(
-            log.stderr_tail().as_deref(),
-            Some("early / thread panicked at src/lib.rs:3:5: / boom")
-        );
+        assert_eq!(log.stderr_tail().as_deref(), Some("early / thread panicked at src/lib.rs:3:5: / boom"));
         writer.write(Bytes::from_static(b"partial")).expect("write");
         drop(writer);
-        assert_eq!(
-            log.stderr_tail().as_deref(),
-            Some("thread panicked at src/lib.rs:3:5: / boom / partial")
-        );
+        assert_eq!(log.stderr_tail().as_deref(), Some("thread panicked at src/lib.rs:3:5: / boom / partial"));
     }
 }

@@ -71,61 +71,38 @@ pub const ALLOWED: &[(&str, &str)] = &[
 /// Packages never linked, and what admins are told when a plugin asks for one.
 pub const FORBIDDEN: &[(&str, &str)] = &[
     ("wasi:filesystem", "plugins get no filesystem"),
-    (
-        "wasi:sockets",
-        "plugins get no sockets; network streams go through msc:host/net",
-    ),
+    ("wasi:sockets", "plugins get no sockets; network streams go through msc:host/net"),
 ];
 
 /// Why one import of a component cannot be satisfied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ImportProblem {
     #[error("`{import}`: {reason}")]
-    Forbidden {
-        import: String,
-        reason: &'static str,
-    },
+    Forbidden { import: String, reason: &'static str },
     #[error("`{import}`: the connector implements version {supported}.x")]
-    Version {
-        import: String,
-        supported: &'static str,
-    },
+    Version { import: String, supported: &'static str },
     #[error("`{import}`: not a capability the connector offers")]
     Unknown { import: String },
 }
 
 /// Checks a component's imports against [`ALLOWED`], before the linker sees them, so a refusal
 /// names each offending import and why.
-pub fn check_imports<'a>(
-    imports: impl IntoIterator<Item = &'a str>,
-) -> Result<(), Vec<ImportProblem>> {
+pub fn check_imports<'a>(imports: impl IntoIterator<Item = &'a str>) -> Result<(), Vec<ImportProblem>> {
     let problems: Vec<ImportProblem> = imports.into_iter().filter_map(import_problem).collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
 fn import_problem(import: &str) -> Option<ImportProblem> {
     let (name, version) = import.split_once('@').unwrap_or((import, ""));
     let package = name.split('/').next().unwrap_or(name);
     if let Some((_, reason)) = FORBIDDEN.iter().find(|(p, _)| *p == package) {
-        return Some(ImportProblem::Forbidden {
-            import: import.to_string(),
-            reason,
-        });
+        return Some(ImportProblem::Forbidden { import: import.to_string(), reason });
     }
     let Some((_, supported)) = ALLOWED.iter().find(|(n, _)| *n == name) else {
-        return Some(ImportProblem::Unknown {
-            import: import.to_string(),
-        });
+        return Some(ImportProblem::Unknown { import: import.to_string() });
     };
     let compatible = version == *supported || version.starts_with(&format!("{supported}."));
-    (!compatible).then(|| ImportProblem::Version {
-        import: import.to_string(),
-        supported,
-    })
+    (!compatible).then(|| ImportProblem::Version { import: import.to_string(), supported })
 }
 
 /// Links every capability in [`ALLOWED`] into `linker`.
@@ -138,9 +115,7 @@ pub fn link(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     h::config::add_to_linker::<CallState, settings::SettingsCap>(linker, |s| {
         settings::SettingsView(&s.instance.settings)
     })?;
-    h::secrets::add_to_linker::<CallState, secrets::SecretsCap>(linker, |s| {
-        secrets::SecretsView(&s.instance.secrets)
-    })?;
+    h::secrets::add_to_linker::<CallState, secrets::SecretsCap>(linker, |s| secrets::SecretsView(&s.instance.secrets))?;
     h::kv::add_to_linker::<CallState, kv::Kv>(linker, |s| kv::KvView(&s.instance.kv))?;
     h::call::add_to_linker::<CallState, call::Call>(linker, |s| call::CallView {
         instance: &s.instance.name,
@@ -176,14 +151,7 @@ mod tests {
 
     #[test]
     fn imports_are_checked() {
-        assert_eq!(
-            check_imports([
-                "wasi:io/poll@0.2.6",
-                "msc:host/log@1.0.0",
-                "msc:host/kv@1.4.0"
-            ]),
-            Ok(())
-        );
+        assert_eq!(check_imports(["wasi:io/poll@0.2.6", "msc:host/log@1.0.0", "msc:host/kv@1.4.0"]), Ok(()));
         let problems = check_imports([
             "wasi:filesystem/preopens@0.2.6",
             "wasi:sockets/tcp@0.2.0",

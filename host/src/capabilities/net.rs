@@ -44,10 +44,7 @@ impl NetGrant {
     pub fn parse(text: &str) -> Result<Self, NetGrantError> {
         let not_host_port = || NetGrantError::NotHostPort(text.to_string());
         let (host, port) = split_host_port(text.trim()).ok_or_else(not_host_port)?;
-        Ok(Self {
-            host: HostPattern::parse(host)?,
-            port: port.ok_or_else(not_host_port)?,
-        })
+        Ok(Self { host: HostPattern::parse(host)?, port: port.ok_or_else(not_host_port)? })
     }
 
     fn allows(&self, host: &str, port: u16) -> bool {
@@ -70,11 +67,7 @@ pub struct NetEgress {
 
 impl NetEgress {
     pub fn new(instance: InstanceName, grants: Vec<NetGrant>, tls: Arc<ClientConfig>) -> Self {
-        Self {
-            instance,
-            grants,
-            tls: TlsConnector::from(tls),
-        }
+        Self { instance, grants, tls: TlsConnector::from(tls) }
     }
 
     pub fn grants(&self) -> &[NetGrant] {
@@ -112,10 +105,7 @@ impl HasData for Net {
 }
 
 /// Runs a socket operation, ending it at the call's deadline.
-async fn bounded<T>(
-    deadline: Instant,
-    op: impl Future<Output = std::io::Result<T>>,
-) -> Result<T, NetError> {
+async fn bounded<T>(deadline: Instant, op: impl Future<Output = std::io::Result<T>>) -> Result<T, NetError> {
     match tokio::time::timeout_at(deadline.into(), op).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(io_error(error)),
@@ -136,10 +126,7 @@ async fn handshake(
     }
 }
 
-async fn write_flush(
-    stream: &mut (impl AsyncWriteExt + Unpin),
-    bytes: &[u8],
-) -> std::io::Result<()> {
+async fn write_flush(stream: &mut (impl AsyncWriteExt + Unpin), bytes: &[u8]) -> std::io::Result<()> {
     stream.write_all(bytes).await?;
     stream.flush().await
 }
@@ -147,12 +134,10 @@ async fn write_flush(
 fn io_error(error: std::io::Error) -> NetError {
     use std::io::ErrorKind;
     match error.kind() {
-        ErrorKind::ConnectionRefused
-        | ErrorKind::HostUnreachable
-        | ErrorKind::NetworkUnreachable => NetError::Unreachable(error.to_string()),
-        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted => {
-            NetError::Closed
+        ErrorKind::ConnectionRefused | ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            NetError::Unreachable(error.to_string())
         }
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted => NetError::Closed,
         ErrorKind::InvalidData => NetError::Tls(error.to_string()),
         _ => NetError::Io(error.to_string()),
     }
@@ -173,25 +158,13 @@ impl net::Host for NetView<'_> {
             ))));
         }
         if *self.open >= MAX_OPEN_PER_CALL {
-            return Ok(Err(NetError::Io(format!(
-                "at most {MAX_OPEN_PER_CALL} connections may be open at once"
-            ))));
+            return Ok(Err(NetError::Io(format!("at most {MAX_OPEN_PER_CALL} connections may be open at once"))));
         }
-        let bare_host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let Ok(server_name) = ServerName::try_from(bare_host.clone()) else {
-            return Ok(Err(NetError::Unreachable(format!(
-                "`{host}` is not a valid host name"
-            ))));
+            return Ok(Err(NetError::Unreachable(format!("`{host}` is not a valid host name"))));
         };
-        let tcp = match bounded(
-            self.deadline,
-            TcpStream::connect((bare_host.as_str(), port)),
-        )
-        .await
-        {
+        let tcp = match bounded(self.deadline, TcpStream::connect((bare_host.as_str(), port))).await {
             Ok(tcp) => tcp,
             Err(NetError::Io(message)) => return Ok(Err(NetError::Unreachable(message))),
             Err(e) => return Ok(Err(e)),
@@ -200,18 +173,13 @@ impl net::Host for NetView<'_> {
         let _ = tcp.set_nodelay(true);
         let stream = match security {
             Security::Plaintext => Stream::Plain(tcp),
-            Security::Tls => {
-                match handshake(self.deadline, &self.egress.tls, server_name.clone(), tcp).await {
-                    Ok(tls) => Stream::Tls(Box::new(tls)),
-                    Err(e) => return Ok(Err(e)),
-                }
-            }
+            Security::Tls => match handshake(self.deadline, &self.egress.tls, server_name.clone(), tcp).await {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => return Ok(Err(e)),
+            },
         };
         *self.open += 1;
-        Ok(Ok(self.table.push(Connection {
-            stream,
-            server_name,
-        })?))
+        Ok(Ok(self.table.push(Connection { stream, server_name })?))
     }
 }
 
@@ -235,11 +203,7 @@ impl net::HostConnection for NetView<'_> {
         }))
     }
 
-    async fn write(
-        &mut self,
-        conn: Resource<Connection>,
-        bytes: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), NetError>> {
+    async fn write(&mut self, conn: Resource<Connection>, bytes: Vec<u8>) -> wasmtime::Result<Result<(), NetError>> {
         let deadline = self.deadline;
         let connection = self.table.get_mut(&conn)?;
         Ok(match &mut connection.stream {
@@ -249,10 +213,7 @@ impl net::HostConnection for NetView<'_> {
         })
     }
 
-    async fn start_tls(
-        &mut self,
-        conn: Resource<Connection>,
-    ) -> wasmtime::Result<Result<(), NetError>> {
+    async fn start_tls(&mut self, conn: Resource<Connection>) -> wasmtime::Result<Result<(), NetError>> {
         let connection = self.table.get_mut(&conn)?;
         let server_name = connection.server_name.clone();
         let tcp = match std::mem::replace(&mut connection.stream, Stream::Broken) {

@@ -55,28 +55,17 @@ impl SecretRef {
         match (&self.file, &self.env) {
             (Some(file), None) => {
                 let path = base.join(file);
-                let text = std::fs::read_to_string(&path).map_err(|e| SecretError::Unreadable {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })?;
-                let value = text
-                    .strip_suffix('\n')
-                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                    .unwrap_or(&text);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| SecretError::Unreadable { path: path.clone(), reason: e.to_string() })?;
+                let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
                 if value.is_empty() {
                     return Err(SecretError::EmptyFile { path });
                 }
-                Ok(Resolved {
-                    value: SecretString::from(value.to_string()),
-                    warning: loose_permissions(&path),
-                })
+                Ok(Resolved { value: SecretString::from(value.to_string()), warning: loose_permissions(&path) })
             }
             (None, Some(name)) => match std::env::var(name) {
                 Ok(value) if value.is_empty() => Err(SecretError::EnvEmpty(name.clone())),
-                Ok(value) => Ok(Resolved {
-                    value: SecretString::from(value),
-                    warning: None,
-                }),
+                Ok(value) => Ok(Resolved { value: SecretString::from(value), warning: None }),
                 Err(_) => Err(SecretError::EnvMissing(name.clone())),
             },
             _ => Err(SecretError::Ambiguous),
@@ -89,11 +78,7 @@ fn loose_permissions(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode();
     (mode & 0o077 != 0).then(|| {
-        format!(
-            "secret file {} can be read by other users (mode {:o}); `chmod 600` it",
-            path.display(),
-            mode & 0o777
-        )
+        format!("secret file {} can be read by other users (mode {:o}); `chmod 600` it", path.display(), mode & 0o777)
     })
 }
 
@@ -146,47 +131,24 @@ mod tests {
     fn resolves_files_and_reports_problems() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("pw"), "s3cret\n").expect("write");
-        let secret = SecretRef {
-            file: Some("pw".into()),
-            env: None,
-        };
+        let secret = SecretRef { file: Some("pw".into()), env: None };
         let resolved = secret.resolve(dir.path()).expect("resolves");
         assert_eq!(resolved.value.expose_secret(), "s3cret");
 
         std::fs::write(dir.path().join("empty"), "\n").expect("write");
-        let empty = SecretRef {
-            file: Some("empty".into()),
-            env: None,
-        };
-        assert!(matches!(
-            empty.resolve(dir.path()),
-            Err(SecretError::EmptyFile { .. })
-        ));
+        let empty = SecretRef { file: Some("empty".into()), env: None };
+        assert!(matches!(empty.resolve(dir.path()), Err(SecretError::EmptyFile { .. })));
 
-        let missing = SecretRef {
-            file: Some("nope".into()),
-            env: None,
-        };
-        assert!(matches!(
-            missing.resolve(dir.path()),
-            Err(SecretError::Unreadable { .. })
-        ));
+        let missing = SecretRef { file: Some("nope".into()), env: None };
+        assert!(matches!(missing.resolve(dir.path()), Err(SecretError::Unreadable { .. })));
 
-        let both = SecretRef {
-            file: Some("pw".into()),
-            env: Some("X".into()),
-        };
+        let both = SecretRef { file: Some("pw".into()), env: Some("X".into()) };
         assert_eq!(both.resolve(dir.path()).err(), Some(SecretError::Ambiguous));
 
-        let unset = SecretRef {
-            file: None,
-            env: Some("MSC_TEST_SURELY_UNSET_VARIABLE".into()),
-        };
+        let unset = SecretRef { file: None, env: Some("MSC_TEST_SURELY_UNSET_VARIABLE".into()) };
         assert_eq!(
             unset.resolve(dir.path()).err(),
-            Some(SecretError::EnvMissing(
-                "MSC_TEST_SURELY_UNSET_VARIABLE".into()
-            ))
+            Some(SecretError::EnvMissing("MSC_TEST_SURELY_UNSET_VARIABLE".into()))
         );
     }
 
@@ -198,37 +160,16 @@ mod tests {
         let path = dir.path().join("pw");
         std::fs::write(&path, "x").expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let secret = SecretRef {
-            file: Some(path.clone()),
-            env: None,
-        };
-        assert!(
-            secret
-                .resolve(dir.path())
-                .expect("resolves")
-                .warning
-                .is_some()
-        );
+        let secret = SecretRef { file: Some(path.clone()), env: None };
+        assert!(secret.resolve(dir.path()).expect("resolves").warning.is_some());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        assert!(
-            secret
-                .resolve(dir.path())
-                .expect("resolves")
-                .warning
-                .is_none()
-        );
+        assert!(secret.resolve(dir.path()).expect("resolves").warning.is_none());
     }
 
     #[test]
     fn debug_never_shows_values() {
-        let secrets = Secrets::new(BTreeMap::from([(
-            "password".to_string(),
-            SecretString::from("hunter2"),
-        )]));
+        let secrets = Secrets::new(BTreeMap::from([("password".to_string(), SecretString::from("hunter2"))]));
         let shown = format!("{secrets:?}");
-        assert!(
-            shown.contains("password") && !shown.contains("hunter2"),
-            "{shown}"
-        );
+        assert!(shown.contains("password") && !shown.contains("hunter2"), "{shown}");
     }
 }

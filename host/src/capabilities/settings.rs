@@ -11,12 +11,7 @@ pub struct Settings(BTreeMap<String, String>);
 
 impl Settings {
     pub fn from_toml(table: &toml::Table) -> Self {
-        Self(
-            table
-                .iter()
-                .map(|(key, value)| (key.clone(), setting_text(value)))
-                .collect(),
-        )
+        Self(table.iter().map(|(key, value)| (key.clone(), setting_text(value))).collect())
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -41,9 +36,7 @@ fn to_json(value: &toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
         toml::Value::Array(items) => J::Array(items.iter().map(to_json).collect()),
-        toml::Value::Table(table) => {
-            J::Object(table.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-        }
+        toml::Value::Table(table) => J::Object(table.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
     }
 }
 

@@ -39,19 +39,12 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsCon
 /// Reads every certificate in a PEM bundle. An empty or unreadable bundle is an error: silently
 /// trusting nothing would look like a network fault later.
 pub fn roots_from_pem_file(path: &Path) -> Result<RootCertStore, TlsConfigError> {
-    let ca_error = |reason: String| TlsConfigError::CaFile {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let ca_error = |reason: String| TlsConfigError::CaFile { path: path.to_path_buf(), reason };
     let pem = std::fs::read(path).map_err(|e| ca_error(format!("cannot be read: {e}")))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| ca_error(format!("is not valid PEM: {e}")))?;
-        roots.add(cert).map_err(|e| {
-            ca_error(format!(
-                "holds a certificate that cannot be used as a CA: {e}"
-            ))
-        })?;
+        roots.add(cert).map_err(|e| ca_error(format!("holds a certificate that cannot be used as a CA: {e}")))?;
     }
     if roots.is_empty() {
         return Err(ca_error("holds no PEM certificates".to_string()));
@@ -69,11 +62,7 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsConfigError> {
             let (added, _ignored) = roots.add_parsable_certificates(loaded.certs);
             if added == 0 {
                 let reasons: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-                return Err(if reasons.is_empty() {
-                    "no certificates found".to_string()
-                } else {
-                    reasons.join("; ")
-                });
+                return Err(if reasons.is_empty() { "no certificates found".to_string() } else { reasons.join("; ") });
             }
             Ok(Arc::new(roots))
         })
@@ -91,10 +80,7 @@ mod tests {
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "").expect("write");
         let err = roots_from_pem_file(&empty).expect_err("empty bundle");
-        assert!(
-            err.to_string().contains("holds no PEM certificates"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("holds no PEM certificates"), "{err}");
 
         let missing = dir.path().join("missing.pem");
         let err = roots_from_pem_file(&missing).expect_err("missing file");

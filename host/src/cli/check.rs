@@ -20,23 +20,13 @@ pub async fn check(file: &Path) -> ExitCode {
     let instances = config.instances.len();
     match PluginRuntime::start(config).await {
         Ok(_) => {
-            println!(
-                "{}: ok ({instances} plugin instance{})",
-                file.display(),
-                if instances == 1 { "" } else { "s" }
-            );
+            println!("{}: ok ({instances} plugin instance{})", file.display(), if instances == 1 { "" } else { "s" });
             ExitCode::SUCCESS
         }
         Err(RuntimeError::Instances(failures)) => {
             for (name, error) in failures {
-                let key = KeyPath::root()
-                    .key("instances")
-                    .key(name.as_str())
-                    .key("plugin");
-                println!(
-                    "{}",
-                    config::locate(file, Severity::Error, key, error.to_string())
-                );
+                let key = KeyPath::root().key("instances").key(name.as_str()).key("plugin");
+                println!("{}", config::locate(file, Severity::Error, key, error.to_string()));
             }
             ExitCode::FAILURE
         }

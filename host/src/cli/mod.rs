@@ -51,20 +51,13 @@ enum LogFormat {
 }
 
 pub fn init_logging(args: &Args) {
-    let filter = args
-        .log
-        .clone()
-        .or_else(|| std::env::var("MSC_LOG").ok())
-        .unwrap_or_else(|| "info".to_string());
+    let filter = args.log.clone().or_else(|| std::env::var("MSC_LOG").ok()).unwrap_or_else(|| "info".to_string());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
         eprintln!("warning: log filter `{filter}` is invalid ({e}); using `info`");
         tracing_subscriber::EnvFilter::new("info")
     });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match args.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

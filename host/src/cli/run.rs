@@ -37,15 +37,9 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         healthy &= self_test(&runtime, instance, &name).await;
     }
     if once {
-        return if healthy {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        return if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
-    tracing::info!(
-        "serving; no cloud relay is configured, so only local plugin instances run. Stop with Ctrl-C."
-    );
+    tracing::info!("serving; no cloud relay is configured, so only local plugin instances run. Stop with Ctrl-C.");
     wait_for_shutdown().await;
     tracing::info!("shutting down");
     ExitCode::SUCCESS
@@ -71,12 +65,7 @@ async fn self_test(runtime: &PluginRuntime, instance: &PluginInstance, connector
             for check in &failed {
                 tracing::warn!(instance = name, check = %check.name, "self-test check failed: {}", check.detail);
             }
-            tracing::info!(
-                instance = name,
-                passed = checks.len() - failed.len(),
-                failed = failed.len(),
-                "self-test"
-            );
+            tracing::info!(instance = name, passed = checks.len() - failed.len(), failed = failed.len(), "self-test");
             failed.is_empty()
         }
         Err(error) => {
@@ -106,15 +95,9 @@ async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) ->
         network: None,
         fields: vec![],
     };
-    let origin = Origin {
-        hostname: connector.to_string(),
-        app_name: "connector".into(),
-    };
+    let origin = Origin { hostname: connector.to_string(), app_name: "connector".into() };
     let outcome = match runtime.siem(name) {
-        Ok(siem) => match (
-            siem.describe().await,
-            siem.format(&origin, std::slice::from_ref(&sample)).await,
-        ) {
+        Ok(siem) => match (siem.describe().await, siem.format(&origin, std::slice::from_ref(&sample)).await) {
             (Ok(info), Ok(mut results)) => match results.pop() {
                 Some(Ok(bytes)) => Ok(format!(
                     "{} formatter, {} framing, sample event is {} bytes",
@@ -152,15 +135,14 @@ async fn wait_for_shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

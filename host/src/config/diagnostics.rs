@@ -102,9 +102,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
     }
 }
 
@@ -133,21 +131,10 @@ impl<'a> SourceIndex<'a> {
     /// Parses `text` for spans. A syntax error comes back as a diagnostic.
     pub fn parse(file: &'a Path, text: &'a str) -> Result<Self, Diagnostic> {
         match DeTable::parse(text) {
-            Ok(document) => Ok(Self {
-                file,
-                text,
-                document: Some(document),
-            }),
+            Ok(document) => Ok(Self { file, text, document: Some(document) }),
             Err(error) => {
-                let index = Self {
-                    file,
-                    text,
-                    document: None,
-                };
-                let key = error
-                    .span()
-                    .map(|span| index.path_at(span.start))
-                    .unwrap_or_default();
+                let index = Self { file, text, document: None };
+                let key = error.span().map(|span| index.path_at(span.start)).unwrap_or_default();
                 Err(index.diagnostic_at(
                     Severity::Error,
                     error.span().map(|s| s.start),
@@ -159,12 +146,7 @@ impl<'a> SourceIndex<'a> {
     }
 
     /// A diagnostic for `key`, placed at the key's value (or its nearest existing parent).
-    pub fn at_key(
-        &self,
-        severity: Severity,
-        key: KeyPath,
-        message: impl Into<String>,
-    ) -> Diagnostic {
+    pub fn at_key(&self, severity: Severity, key: KeyPath, message: impl Into<String>) -> Diagnostic {
         let offset = self.span_of(&key).map(|span| span.start);
         self.diagnostic_at(severity, offset, key, message.into())
     }
@@ -173,30 +155,12 @@ impl<'a> SourceIndex<'a> {
     pub fn from_de_error(&self, error: &toml::de::Error) -> Diagnostic {
         let offset = error.span().map(|span| span.start);
         let key = offset.map(|o| self.path_at(o)).unwrap_or_default();
-        self.diagnostic_at(
-            Severity::Error,
-            offset,
-            key,
-            error.message().trim_end().to_string(),
-        )
+        self.diagnostic_at(Severity::Error, offset, key, error.message().trim_end().to_string())
     }
 
-    fn diagnostic_at(
-        &self,
-        severity: Severity,
-        offset: Option<usize>,
-        key: KeyPath,
-        message: String,
-    ) -> Diagnostic {
+    fn diagnostic_at(&self, severity: Severity, offset: Option<usize>, key: KeyPath, message: String) -> Diagnostic {
         let (line, column) = offset.map(|o| line_column(self.text, o)).unwrap_or((0, 0));
-        Diagnostic {
-            severity,
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            key,
-            message,
-        }
+        Diagnostic { severity, file: self.file.to_path_buf(), line, column, key, message }
     }
 
     /// The span of the value at `key`; for a missing key, the span of its nearest existing
@@ -208,13 +172,12 @@ impl<'a> SourceIndex<'a> {
         let mut array: Option<&[toml::Spanned<DeValue<'_>>]> = None;
         for segment in key.segments() {
             let value = match (segment, table, array) {
-                (Segment::Key(name), Some(t), _) => t
-                    .iter()
-                    .find(|(k, _)| k.get_ref().as_ref() == name.as_str())
-                    .map(|(k, v)| {
+                (Segment::Key(name), Some(t), _) => {
+                    t.iter().find(|(k, _)| k.get_ref().as_ref() == name.as_str()).map(|(k, v)| {
                         best = Some(k.span());
                         v
-                    }),
+                    })
+                }
                 (Segment::Index(i), _, Some(items)) => items.get(*i),
                 _ => None,
             };
@@ -240,13 +203,7 @@ impl<'a> SourceIndex<'a> {
         let mut best = KeyPath::root();
         if let Some(document) = self.document.as_ref() {
             for (key, value) in document.get_ref() {
-                deepest_at(
-                    KeyPath::root().key(key.get_ref().as_ref()),
-                    Some(key.span()),
-                    value,
-                    offset,
-                    &mut best,
-                );
+                deepest_at(KeyPath::root().key(key.get_ref().as_ref()), Some(key.span()), value, offset, &mut best);
             }
         }
         best
@@ -268,13 +225,7 @@ fn deepest_at(
     match value.get_ref() {
         DeValue::Table(table) => {
             for (key, child) in table {
-                deepest_at(
-                    path.key(key.get_ref().as_ref()),
-                    Some(key.span()),
-                    child,
-                    offset,
-                    best,
-                );
+                deepest_at(path.key(key.get_ref().as_ref()), Some(key.span()), child, offset, best);
             }
         }
         DeValue::Array(items) => {
@@ -323,11 +274,7 @@ http = ["https://a.example", "ftp://b.example"]
 
     #[test]
     fn key_path_display() {
-        let path = KeyPath::root()
-            .key("instances")
-            .key("m")
-            .key("http")
-            .index(1);
+        let path = KeyPath::root().key("instances").key("m").key("http").index(1);
         assert_eq!(path.to_string(), "instances.m.http[1]");
     }
 
@@ -335,27 +282,16 @@ http = ["https://a.example", "ftp://b.example"]
     fn places_keys_on_their_lines() {
         let file = Path::new("c.toml");
         let index = SourceIndex::parse(file, TEXT).expect("parses");
-        let http1 = KeyPath::root()
-            .key("instances")
-            .key("maas360")
-            .key("grants")
-            .key("http")
-            .index(1);
+        let http1 = KeyPath::root().key("instances").key("maas360").key("grants").key("http").index(1);
         let d = index.at_key(Severity::Error, http1, "bad");
         assert_eq!((d.line, d.column), (9, 30));
-        assert_eq!(
-            d.to_string(),
-            "c.toml:9:30: instances.maas360.grants.http[1]: bad"
-        );
+        assert_eq!(d.to_string(), "c.toml:9:30: instances.maas360.grants.http[1]: bad");
 
         let kind = KeyPath::root().key("instances").key("maas360").key("kind");
         assert_eq!(index.at_key(Severity::Error, kind, "x").line, 6);
 
         // A missing key points at the table that lacks it.
-        let missing = KeyPath::root()
-            .key("instances")
-            .key("maas360")
-            .key("deadline");
+        let missing = KeyPath::root().key("instances").key("maas360").key("deadline");
         assert_eq!(index.at_key(Severity::Error, missing, "x").line, 4);
     }
 
@@ -371,9 +307,7 @@ http = ["https://a.example", "ftp://b.example"]
     fn syntax_errors_have_lines() {
         let file = Path::new("c.toml");
         let text = "[connector]\nname = \"hq\"\nplugin_dir = \n";
-        let Err(d) = SourceIndex::parse(file, text) else {
-            panic!("must fail")
-        };
+        let Err(d) = SourceIndex::parse(file, text) else { panic!("must fail") };
         assert_eq!(d.line, 3);
     }
 }

@@ -84,10 +84,7 @@ pub struct RuntimeSettings {
 
 impl Default for RuntimeSettings {
     fn default() -> Self {
-        Self {
-            max_concurrent_calls: DEFAULT_RUNTIME_CONCURRENCY,
-            max_memory: DEFAULT_MAX_MEMORY,
-        }
+        Self { max_concurrent_calls: DEFAULT_RUNTIME_CONCURRENCY, max_memory: DEFAULT_MAX_MEMORY }
     }
 }
 
@@ -101,11 +98,7 @@ pub struct InstanceLimits {
 
 impl Default for InstanceLimits {
     fn default() -> Self {
-        Self {
-            deadline: DEFAULT_DEADLINE,
-            memory: DEFAULT_MEMORY,
-            max_concurrent_calls: DEFAULT_INSTANCE_CONCURRENCY,
-        }
+        Self { deadline: DEFAULT_DEADLINE, memory: DEFAULT_MEMORY, max_concurrent_calls: DEFAULT_INSTANCE_CONCURRENCY }
     }
 }
 
@@ -197,53 +190,31 @@ impl Config {
 
     /// Validates `text` as if read from `file` (which places relative paths).
     pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
-        let index = SourceIndex::parse(file, text).map_err(|d| ConfigError {
-            diagnostics: vec![d],
-        })?;
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
-            diagnostics: vec![index.from_de_error(&e)],
-        })?;
-        let mut validator = Validator {
-            index: &index,
-            diagnostics: Vec::new(),
-        };
+        let index = SourceIndex::parse(file, text).map_err(|d| ConfigError { diagnostics: vec![d] })?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError { diagnostics: vec![index.from_de_error(&e)] })?;
+        let mut validator = Validator { index: &index, diagnostics: Vec::new() };
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let config = validator.config(file, &base, raw);
-        let (errors, warnings): (Vec<_>, Vec<_>) = validator
-            .diagnostics
-            .into_iter()
-            .partition(|d| d.severity == Severity::Error);
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            validator.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
         match config {
             Some(mut config) if errors.is_empty() => {
                 config.warnings = warnings;
                 Ok(config)
             }
-            _ => Err(ConfigError {
-                diagnostics: errors.into_iter().chain(warnings).collect(),
-            }),
+            _ => Err(ConfigError { diagnostics: errors.into_iter().chain(warnings).collect() }),
         }
     }
 }
 
 /// A diagnostic about `key` of the config `file`, placed on its line: for problems found after
 /// loading, such as a plugin file that fails to compile (reported at `instances.NAME.plugin`).
-pub fn locate(
-    file: &Path,
-    severity: Severity,
-    key: KeyPath,
-    message: impl Into<String>,
-) -> Diagnostic {
+pub fn locate(file: &Path, severity: Severity, key: KeyPath, message: impl Into<String>) -> Diagnostic {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     match SourceIndex::parse(file, &text) {
         Ok(index) => index.at_key(severity, key, message),
-        Err(_) => Diagnostic {
-            severity,
-            file: file.to_path_buf(),
-            line: 0,
-            column: 0,
-            key,
-            message: message.into(),
-        },
+        Err(_) => Diagnostic { severity, file: file.to_path_buf(), line: 0, column: 0, key, message: message.into() },
     }
 }
 
@@ -267,11 +238,7 @@ impl Validator<'_> {
     fn config(&mut self, file: &Path, base: &Path, raw: RawConfig) -> Option<Config> {
         let connector = ConnectorSettings {
             name: raw.connector.name.unwrap_or_else(default_connector_name),
-            plugin_dir: base.join(
-                raw.connector
-                    .plugin_dir
-                    .unwrap_or_else(|| PathBuf::from("plugins")),
-            ),
+            plugin_dir: base.join(raw.connector.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins"))),
         };
         let runtime = self.runtime(raw.runtime);
         let mut instances = BTreeMap::new();
@@ -288,13 +255,7 @@ impl Validator<'_> {
                 instances.insert(name, instance);
             }
         }
-        Some(Config {
-            file: file.to_path_buf(),
-            connector,
-            runtime,
-            instances,
-            warnings: Vec::new(),
-        })
+        Some(Config { file: file.to_path_buf(), connector, runtime, instances, warnings: Vec::new() })
     }
 
     fn runtime(&mut self, raw: RawRuntime) -> RuntimeSettings {
@@ -302,10 +263,7 @@ impl Validator<'_> {
         let mut settings = RuntimeSettings::default();
         if let Some(n) = raw.max_concurrent_calls {
             if n == 0 || n > MAX_RUNTIME_CONCURRENCY {
-                self.error(
-                    key.key("max_concurrent_calls"),
-                    format!("must be between 1 and {MAX_RUNTIME_CONCURRENCY}"),
-                );
+                self.error(key.key("max_concurrent_calls"), format!("must be between 1 and {MAX_RUNTIME_CONCURRENCY}"));
             } else {
                 settings.max_concurrent_calls = n;
             }
@@ -332,10 +290,7 @@ impl Validator<'_> {
 
         let plugin = connector.plugin_dir.join(&raw.plugin);
         if !plugin.is_file() {
-            self.error(
-                key.key("plugin"),
-                format!("plugin file {} does not exist", plugin.display()),
-            );
+            self.error(key.key("plugin"), format!("plugin file {} does not exist", plugin.display()));
         }
 
         let limits = self.limits(key, runtime, &raw);
@@ -346,7 +301,10 @@ impl Validator<'_> {
             match HttpGrant::parse(grant) {
                 Ok(g) => {
                     if !g.tls {
-                        self.warning(grant_key, format!("`{grant}` is plaintext HTTP: credentials and data cross the network unencrypted"));
+                        self.warning(
+                            grant_key,
+                            format!("`{grant}` is plaintext HTTP: credentials and data cross the network unencrypted"),
+                        );
                     }
                     http.push(g);
                 }
@@ -365,11 +323,7 @@ impl Validator<'_> {
         let tls = match tls::client_config(ca_file.as_deref()) {
             Ok(tls) => Some(tls),
             Err(e) => {
-                let at = if ca_file.is_some() {
-                    key.key("ca_file")
-                } else {
-                    key.clone()
-                };
+                let at = if ca_file.is_some() { key.key("ca_file") } else { key.clone() };
                 self.error(at, e.to_string());
                 None
             }
@@ -401,20 +355,11 @@ impl Validator<'_> {
             ca_file,
             tls: tls?,
             settings: Settings::from_toml(&raw.config),
-            secrets: Secrets::new(
-                secrets
-                    .into_iter()
-                    .collect::<BTreeMap<String, SecretString>>(),
-            ),
+            secrets: Secrets::new(secrets.into_iter().collect::<BTreeMap<String, SecretString>>()),
         })
     }
 
-    fn limits(
-        &mut self,
-        key: &KeyPath,
-        runtime: &RuntimeSettings,
-        raw: &RawInstance,
-    ) -> InstanceLimits {
+    fn limits(&mut self, key: &KeyPath, runtime: &RuntimeSettings, raw: &RawInstance) -> InstanceLimits {
         let mut limits = InstanceLimits::default();
         if let Some(deadline) = raw.deadline {
             if deadline < Duration::from_millis(10) {
@@ -423,19 +368,13 @@ impl Validator<'_> {
                 limits.deadline = deadline;
             }
         }
-        let memory = raw
-            .memory
-            .map_or(DEFAULT_MEMORY.min(runtime.max_memory), |m| m.as_u64());
+        let memory = raw.memory.map_or(DEFAULT_MEMORY.min(runtime.max_memory), |m| m.as_u64());
         if memory < MIN_MEMORY {
             self.error(key.key("memory"), "must be at least 1MiB");
         } else if memory > runtime.max_memory {
             self.error(
                 key.key("memory"),
-                format!(
-                    "{} is more than runtime.max_memory ({})",
-                    ByteSize(memory),
-                    ByteSize(runtime.max_memory)
-                ),
+                format!("{} is more than runtime.max_memory ({})", ByteSize(memory), ByteSize(runtime.max_memory)),
             );
         }
         limits.memory = memory;
@@ -443,27 +382,19 @@ impl Validator<'_> {
             if n == 0 || n > runtime.max_concurrent_calls {
                 self.error(
                     key.key("max_concurrent_calls"),
-                    format!(
-                        "must be between 1 and runtime.max_concurrent_calls ({})",
-                        runtime.max_concurrent_calls
-                    ),
+                    format!("must be between 1 and runtime.max_concurrent_calls ({})", runtime.max_concurrent_calls),
                 );
             } else {
                 limits.max_concurrent_calls = n;
             }
         } else {
-            limits.max_concurrent_calls = limits
-                .max_concurrent_calls
-                .min(runtime.max_concurrent_calls);
+            limits.max_concurrent_calls = limits.max_concurrent_calls.min(runtime.max_concurrent_calls);
         }
         limits
     }
 
     fn error_count(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
     }
 }
 
@@ -489,11 +420,7 @@ mod tests {
     }
 
     fn errors(result: Result<Config, ConfigError>) -> Vec<String> {
-        result
-            .expect_err("config must be refused")
-            .errors()
-            .map(|d| d.to_string())
-            .collect()
+        result.expect_err("config must be refused").errors().map(|d| d.to_string()).collect()
     }
 
     #[test]
@@ -569,9 +496,7 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
                     "{file}:2:10: instances.maas360.plugin: plugin file {}/plugins/missing.wasm does not exist",
                     dir.path().display()
                 ),
-                format!(
-                    "{file}:4:10: instances.maas360.memory: 1.0 GiB is more than runtime.max_memory (256.0 MiB)"
-                ),
+                format!("{file}:4:10: instances.maas360.memory: 1.0 GiB is more than runtime.max_memory (256.0 MiB)"),
                 format!(
                     "{file}:7:31: instances.maas360.grants.http[1]: `ftp://bad.example`: only http and https origins can be granted"
                 ),
@@ -585,18 +510,11 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
     #[test]
     fn serde_errors_name_the_key() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let file = write(
-            dir.path(),
-            "c.toml",
-            "[instances.a]\nplugin = \"a.wasm\"\nkind = \"ldap\"\n",
-        );
+        let file = write(dir.path(), "c.toml", "[instances.a]\nplugin = \"a.wasm\"\nkind = \"ldap\"\n");
         let found = errors(Config::load(&file));
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].starts_with(&format!(
-                "{}:3:8: instances.a.kind: unknown variant `ldap`",
-                file.display()
-            )),
+            found[0].starts_with(&format!("{}:3:8: instances.a.kind: unknown variant `ldap`", file.display())),
             "{}",
             found[0]
         );
@@ -604,10 +522,7 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
         let file = write(dir.path(), "d.toml", "[runtime]\nmax_concurent_calls = 3\n");
         let found = errors(Config::load(&file));
         assert!(
-            found[0].starts_with(&format!(
-                "{}:2:1: runtime.max_concurent_calls: unknown field",
-                file.display()
-            )),
+            found[0].starts_with(&format!("{}:2:1: runtime.max_concurent_calls: unknown field", file.display())),
             "{}",
             found[0]
         );
@@ -615,34 +530,18 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
         let file = write(dir.path(), "e.toml", "[instances.a]\nkind = \"uem\"\n");
         let found = errors(Config::load(&file));
         assert!(found[0].contains("missing field `plugin`"), "{}", found[0]);
-        assert!(
-            found[0].starts_with(&format!("{}:1:", file.display())),
-            "{}",
-            found[0]
-        );
+        assert!(found[0].starts_with(&format!("{}:1:", file.display())), "{}", found[0]);
     }
 
     #[test]
     fn bad_instance_names_and_missing_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "plugins/a.wasm", "");
-        let file = write(
-            dir.path(),
-            "c.toml",
-            "[instances.\"Bad Name\"]\nplugin = \"a.wasm\"\nkind = \"uem\"\n",
-        );
+        let file = write(dir.path(), "c.toml", "[instances.\"Bad Name\"]\nplugin = \"a.wasm\"\nkind = \"uem\"\n");
         let found = errors(Config::load(&file));
-        assert!(
-            found[0].contains("instances.Bad Name: instance name `Bad Name` is not valid"),
-            "{}",
-            found[0]
-        );
+        assert!(found[0].contains("instances.Bad Name: instance name `Bad Name` is not valid"), "{}", found[0]);
 
         let found = errors(Config::load(&dir.path().join("nope.toml")));
-        assert!(
-            found[0].contains("nope.toml: cannot be read"),
-            "{}",
-            found[0]
-        );
+        assert!(found[0].contains("nope.toml: cannot be read"), "{}", found[0]);
     }
 }

@@ -44,43 +44,21 @@ const COMPONENT_VERSION: [u8; 4] = [0x0d, 0, 1, 0];
 
 /// Reads, validates and compiles `path` as a plugin of `expected` kind. Compiling takes tens of
 /// milliseconds to seconds: call it off the async runtime.
-pub fn load(
-    engine: &PluginEngine,
-    path: &Path,
-    expected: PluginKind,
-) -> Result<LoadedPlugin, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
+pub fn load(engine: &PluginEngine, path: &Path, expected: PluginKind) -> Result<LoadedPlugin, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { path: path.into(), reason: e.to_string() })?;
     check_header(path, &bytes)?;
-    let component = Component::new(engine.engine(), &bytes).map_err(|e| LoadError::Invalid {
-        path: path.into(),
-        reason: format!("{e:#}"),
-    })?;
+    let component = Component::new(engine.engine(), &bytes)
+        .map_err(|e| LoadError::Invalid { path: path.into(), reason: format!("{e:#}") })?;
 
     let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine.engine())
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let (kind, export) = world_of(&exports).ok_or_else(|| LoadError::NoWorld {
-        path: path.into(),
-        exports: exports.clone(),
-    })?;
+    let exports: Vec<String> = ty.exports(engine.engine()).map(|(name, _)| name.to_string()).collect();
+    let (kind, export) =
+        world_of(&exports).ok_or_else(|| LoadError::NoWorld { path: path.into(), exports: exports.clone() })?;
     if kind != expected {
-        return Err(LoadError::WrongWorld {
-            path: path.into(),
-            expected,
-            found: kind,
-            export,
-        });
+        return Err(LoadError::WrongWorld { path: path.into(), expected, found: kind, export });
     }
     if !export.contains("@1.") {
-        return Err(LoadError::WorldVersion {
-            path: path.into(),
-            export,
-        });
+        return Err(LoadError::WorldVersion { path: path.into(), export });
     }
 
     // Everything a plugin may import is an interface (a component instance); a bare function or
@@ -90,31 +68,16 @@ pub fn load(
     for (name, item) in ty.imports(engine.engine()) {
         match item.ty {
             ComponentItem::ComponentInstance(_) => imports.push(name.to_string()),
-            _ => problems.push(capabilities::ImportProblem::Unknown {
-                import: name.to_string(),
-            }),
+            _ => problems.push(capabilities::ImportProblem::Unknown { import: name.to_string() }),
         }
     }
-    problems.extend(
-        capabilities::check_imports(imports.iter().map(String::as_str))
-            .err()
-            .unwrap_or_default(),
-    );
+    problems.extend(capabilities::check_imports(imports.iter().map(String::as_str)).err().unwrap_or_default());
     if !problems.is_empty() {
-        return Err(LoadError::Imports {
-            path: path.into(),
-            problems,
-        });
+        return Err(LoadError::Imports { path: path.into(), problems });
     }
 
-    let link_error = |e: wasmtime::Error| LoadError::Link {
-        path: path.into(),
-        reason: format!("{e:#}"),
-    };
-    let pre = engine
-        .linker()
-        .instantiate_pre(&component)
-        .map_err(link_error)?;
+    let link_error = |e: wasmtime::Error| LoadError::Link { path: path.into(), reason: format!("{e:#}") };
+    let pre = engine.linker().instantiate_pre(&component).map_err(link_error)?;
     // The world's generated bindings check that every function of the world is exported. Calls
     // do not go through them: they would type-check every export on every instantiation, where
     // a call needs only the one it calls (see `worlds::call_export`).
@@ -127,25 +90,12 @@ pub fn load(
     let interface = component
         .get_export_index(None, &export)
         .ok_or_else(|| link_error(wasmtime::format_err!("no exported instance `{export}`")))?;
-    Ok(LoadedPlugin {
-        path: path.into(),
-        kind,
-        export,
-        imports,
-        sha256: sha256_hex(&bytes),
-        pre,
-        interface,
-    })
+    Ok(LoadedPlugin { path: path.into(), kind, export, imports, sha256: sha256_hex(&bytes), pre, interface })
 }
 
 /// Tells "not WebAssembly", "a core module" and "a truncated file" apart before compiling.
 fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    let not_a_component = |what| {
-        Err(LoadError::NotAComponent {
-            path: path.into(),
-            what,
-        })
-    };
+    let not_a_component = |what| Err(LoadError::NotAComponent { path: path.into(), what });
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return not_a_component("is not a WebAssembly file (empty, truncated, or another format)");
     }
@@ -162,19 +112,13 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 fn world_of(exports: &[String]) -> Option<(PluginKind, String)> {
     PluginKind::ALL.into_iter().find_map(|kind| {
         let prefix = format!("{}@", kind.export());
-        exports
-            .iter()
-            .find(|e| e.starts_with(&prefix))
-            .map(|e| (kind, e.clone()))
+        exports.iter().find(|e| e.starts_with(&prefix)).map(|e| (kind, e.clone()))
     })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -188,23 +132,14 @@ mod tests {
         assert!(check_header(path, b"\0asm").is_err());
         assert!(check_header(path, b"MZ\x90\0\x03\0\0\0").is_err());
         let core = check_header(path, b"\0asm\x01\0\0\0").expect_err("core module");
-        assert!(
-            core.to_string().contains("core WebAssembly module"),
-            "{core}"
-        );
+        assert!(core.to_string().contains("core WebAssembly module"), "{core}");
         assert!(check_header(path, b"\0asm\x0d\0\x01\0").is_ok());
     }
 
     #[test]
     fn finds_the_world() {
         let exports = ["msc:siem/formatter@1.2.0".to_string()];
-        assert_eq!(
-            world_of(&exports),
-            Some((PluginKind::Siem, exports[0].clone()))
-        );
-        assert_eq!(
-            world_of(&["wasi:http/incoming-handler@0.2.0".to_string()]),
-            None
-        );
+        assert_eq!(world_of(&exports), Some((PluginKind::Siem, exports[0].clone())));
+        assert_eq!(world_of(&["wasi:http/incoming-handler@0.2.0".to_string()]), None);
     }
 }

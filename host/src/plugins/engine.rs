@@ -58,25 +58,15 @@ impl PluginEngine {
                     "cannot reserve the plugin sandbox pool; falling back to on-demand allocation (each plugin call will start slower)"
                 );
                 config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-                (
-                    Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?,
-                    Allocation::OnDemand,
-                )
+                (Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?, Allocation::OnDemand)
             }
         };
         start_epoch_clock(&engine)
             .map_err(|e| RuntimeError::Engine(format!("cannot start the deadline clock: {e}")))?;
         let mut linker = Linker::new(&engine);
-        capabilities::link(&mut linker)
-            .map_err(|e| RuntimeError::Engine(format!("linking capabilities: {e:#}")))?;
+        capabilities::link(&mut linker).map_err(|e| RuntimeError::Engine(format!("linking capabilities: {e:#}")))?;
         let permits = settings.max_concurrent_calls as usize;
-        Ok(Self {
-            engine,
-            linker,
-            admission: Arc::new(Semaphore::new(permits)),
-            allocation,
-            settings,
-        })
+        Ok(Self { engine, linker, admission: Arc::new(Semaphore::new(permits)), allocation, settings })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -139,8 +129,7 @@ fn pool(settings: &RuntimeSettings) -> PoolingAllocationConfig {
     // `memset`ting it whole on every call, so memory keeps the default.
     pool.table_keep_resident(TABLE_KEEP_RESIDENT);
     if PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.pagemap_scan(Enabled::Yes)
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
+        pool.pagemap_scan(Enabled::Yes).linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
     }
     pool
 }
@@ -148,17 +137,15 @@ fn pool(settings: &RuntimeSettings) -> PoolingAllocationConfig {
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
 fn start_epoch_clock(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("plugin-epoch".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(EPOCH_TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => return,
-                }
+    std::thread::Builder::new().name("plugin-epoch".into()).spawn(move || {
+        loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
             }
-        })?;
+        }
+    })?;
     Ok(())
 }
 
@@ -193,16 +180,12 @@ mod tests {
     fn reused_slots_start_from_the_initial_memory() {
         let engine = Engine::new(&pooling_config(&RuntimeSettings::default())).expect("engine");
         let component = Component::new(&engine, DIRTYING).expect("component");
-        let pre = Linker::<()>::new(&engine)
-            .instantiate_pre(&component)
-            .expect("pre");
+        let pre = Linker::<()>::new(&engine).instantiate_pre(&component).expect("pre");
         for call in 0..20 {
             let mut store = Store::new(&engine, ());
             store.set_epoch_deadline(u64::MAX);
             let instance = pre.instantiate(&mut store).expect("instantiate");
-            let run = instance
-                .get_typed_func::<(), (u32,)>(&mut store, "run")
-                .expect("run");
+            let run = instance.get_typed_func::<(), (u32,)>(&mut store, "run").expect("run");
             let (seen,) = run.call(&mut store, ()).expect("call");
             assert_eq!(seen, 42, "call {call} saw memory left by an earlier call");
         }

@@ -39,10 +39,7 @@ pub enum PluginFault {
     Host(String),
     /// The instance is not of the kind the caller asked for.
     #[error("is a {actual} plugin, not a {expected} plugin")]
-    WrongKind {
-        expected: PluginKind,
-        actual: PluginKind,
-    },
+    WrongKind { expected: PluginKind, actual: PluginKind },
 }
 
 /// A plugin file that cannot be used.
@@ -57,19 +54,11 @@ pub enum LoadError {
     #[error("{}: implements no plugin world (it exports: {})", path.display(), exports.join(", "))]
     NoWorld { path: PathBuf, exports: Vec<String> },
     #[error("{}: is a {found} plugin (`{export}`), but the config says kind = \"{expected}\"", path.display())]
-    WrongWorld {
-        path: PathBuf,
-        expected: PluginKind,
-        found: PluginKind,
-        export: String,
-    },
+    WrongWorld { path: PathBuf, expected: PluginKind, found: PluginKind, export: String },
     #[error("{}: exports `{export}`; this connector supports version 1.x", path.display())]
     WorldVersion { path: PathBuf, export: String },
     #[error("{}: imports what plugins are not given:\n  {}", path.display(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-    Imports {
-        path: PathBuf,
-        problems: Vec<ImportProblem>,
-    },
+    Imports { path: PathBuf, problems: Vec<ImportProblem> },
     #[error("{}: cannot be linked: {reason}", path.display())]
     Link { path: PathBuf, reason: String },
 }
@@ -89,9 +78,5 @@ pub enum LookupError {
     #[error("no plugin instance named `{0}` is configured")]
     Unknown(String),
     #[error("plugin instance `{name}` is a {actual} plugin, not a {expected} plugin")]
-    WrongKind {
-        name: InstanceName,
-        expected: PluginKind,
-        actual: PluginKind,
-    },
+    WrongKind { name: InstanceName, expected: PluginKind, actual: PluginKind },
 }

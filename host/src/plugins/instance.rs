@@ -32,13 +32,7 @@ impl PluginInstance {
         limits: InstanceLimits,
     ) -> Self {
         let concurrency = Semaphore::new(limits.max_concurrent_calls as usize);
-        Self {
-            engine,
-            plugin,
-            capabilities: Arc::new(capabilities),
-            limits,
-            concurrency,
-        }
+        Self { engine, plugin, capabilities: Arc::new(capabilities), limits, concurrency }
     }
 
     pub fn name(&self) -> &InstanceName {
@@ -70,35 +64,23 @@ impl PluginInstance {
         call: impl AsyncFnOnce(&mut Store<CallState>, &LoadedPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let started = Instant::now();
-        let deadline = deadline.map_or(started + self.limits.deadline, |d| {
-            d.min(started + self.limits.deadline)
-        });
+        let deadline = deadline.map_or(started + self.limits.deadline, |d| d.min(started + self.limits.deadline));
         let budget = deadline.saturating_duration_since(started);
-        let fail = |fault| PluginError {
-            instance: self.name().clone(),
-            fault,
-        };
+        let fail = |fault| PluginError { instance: self.name().clone(), fault };
 
         let _instance_permit = tokio::time::timeout_at(deadline.into(), self.concurrency.acquire())
             .await
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
-        let _pool_permit =
-            tokio::time::timeout_at(deadline.into(), self.engine.admission().acquire())
-                .await
-                .map_err(|_| fail(PluginFault::Overloaded(budget)))?
-                .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
+        let _pool_permit = tokio::time::timeout_at(deadline.into(), self.engine.admission().acquire())
+            .await
+            .map_err(|_| fail(PluginFault::Overloaded(budget)))?
+            .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
 
-        let mut store = new_store(
-            self.engine.engine(),
-            self.capabilities.clone(),
-            deadline,
-            self.limits.memory,
-        );
+        let mut store = new_store(self.engine.engine(), self.capabilities.clone(), deadline, self.limits.memory);
         // The epoch callback stops wasm code at the deadline; this stops host calls (HTTP,
         // streams) that the epoch cannot interrupt.
-        let outcome =
-            tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
+        let outcome = tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
         let result = match outcome {
             Err(_elapsed) => Err(fail(PluginFault::DeadlineExceeded(budget))),
             Ok(Ok(value)) => Ok(value),
@@ -128,14 +110,10 @@ fn classify(error: &wasmtime::Error, state: &CallState, budget: Duration) -> Plu
     // A plugin that hits its memory limit usually aborts (`unreachable`) when its allocator
     // fails; the limiter saw why.
     if state.limits.memory_hit {
-        return PluginFault::MemoryLimit {
-            limit: state.limits.memory,
-        };
+        return PluginFault::MemoryLimit { limit: state.limits.memory };
     }
     if state.limits.table_hit {
-        return PluginFault::TableLimit {
-            limit: TABLE_ELEMENTS as u64,
-        };
+        return PluginFault::TableLimit { limit: TABLE_ELEMENTS as u64 };
     }
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return PluginFault::Exited(exit.0);

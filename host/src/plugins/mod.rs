@@ -38,8 +38,7 @@ impl PluginRuntime {
     /// runtime. Every instance that cannot be loaded is reported, not just the first.
     pub async fn start(config: Config) -> Result<Self, RuntimeError> {
         let engine = Arc::new(PluginEngine::new(config.runtime)?);
-        let mut compiled: HashMap<(PathBuf, PluginKind), Result<Arc<LoadedPlugin>, LoadError>> =
-            HashMap::new();
+        let mut compiled: HashMap<(PathBuf, PluginKind), Result<Arc<LoadedPlugin>, LoadError>> = HashMap::new();
         let mut instances = BTreeMap::new();
         let mut failures = Vec::new();
         for (name, instance) in config.instances {
@@ -102,11 +101,7 @@ impl PluginRuntime {
     fn of_kind(&self, name: &str, expected: PluginKind) -> Result<&PluginInstance, LookupError> {
         let instance = self.instance(name)?;
         if instance.kind() != expected {
-            return Err(LookupError::WrongKind {
-                name: instance.name().clone(),
-                expected,
-                actual: instance.kind(),
-            });
+            return Err(LookupError::WrongKind { name: instance.name().clone(), expected, actual: instance.kind() });
         }
         Ok(instance)
     }
@@ -120,12 +115,7 @@ async fn load_blocking(
     let failed_path = path.clone();
     tokio::task::spawn_blocking(move || component::load(&engine, &path, kind).map(Arc::new))
         .await
-        .unwrap_or_else(|e| {
-            Err(LoadError::Invalid {
-                path: failed_path,
-                reason: format!("compilation crashed: {e}"),
-            })
-        })
+        .unwrap_or_else(|e| Err(LoadError::Invalid { path: failed_path, reason: format!("compilation crashed: {e}") }))
 }
 
 fn build_instance(
@@ -134,15 +124,7 @@ fn build_instance(
     plugin: Arc<LoadedPlugin>,
     config: InstanceConfig,
 ) -> PluginInstance {
-    let InstanceConfig {
-        limits,
-        http,
-        net,
-        tls,
-        settings,
-        secrets,
-        ..
-    } = config;
+    let InstanceConfig { limits, http, net, tls, settings, secrets, .. } = config;
     let capabilities = InstanceCapabilities {
         http: Arc::new(HttpEgress::new(name.clone(), http, tls.clone())),
         net: NetEgress::new(name.clone(), net, tls),

@@ -32,11 +32,7 @@ pub struct CallState {
 
 impl WasiHttpView for CallState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.http_hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_hooks }
     }
 }
 
@@ -49,23 +45,13 @@ pub struct CallLimits {
 }
 
 impl ResourceLimiter for CallLimits {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired as u64 <= self.memory;
         self.memory_hit |= !allowed;
         Ok(allowed)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired <= TABLE_ELEMENTS;
         self.table_hit |= !allowed;
         Ok(allowed)
@@ -112,11 +98,7 @@ pub fn new_store(
         http: WasiHttpCtx::new(),
         http_hooks: CallHttp::new(instance.http.clone(), deadline),
         log,
-        limits: CallLimits {
-            memory,
-            memory_hit: false,
-            table_hit: false,
-        },
+        limits: CallLimits { memory, memory_hit: false, table_hit: false },
         open_connections: 0,
         instance,
     };
@@ -126,11 +108,7 @@ pub fn new_store(
     // worker thread; once the deadline has passed, it traps instead.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|store| {
-        if Instant::now() >= store.data().deadline {
-            Err(DeadlineReached.into())
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
+        if Instant::now() >= store.data().deadline { Err(DeadlineReached.into()) } else { Ok(UpdateDeadline::Yield(1)) }
     });
     store
 }

@@ -3,8 +3,7 @@
 //! written as `null`, so collectors index only what the event has.
 
 use msc_sdk::siem::{
-    Event, EventApp, EventDevice, EventNetwork, FieldValue, Formatter, FormatterInfo, Framing,
-    Origin, Severity,
+    Event, EventApp, EventDevice, EventNetwork, FieldValue, Formatter, FormatterInfo, Framing, Origin, Severity,
 };
 use msc_sdk::{Error, Pii};
 use serde_json::{Map, Value, json};
@@ -13,20 +12,15 @@ struct JsonFormatter;
 
 impl Formatter for JsonFormatter {
     fn describe() -> FormatterInfo {
-        FormatterInfo {
-            format: "JSON".into(),
-            framing: Framing::Newline,
-            media_type: "application/x-ndjson".into(),
-        }
+        FormatterInfo { format: "JSON".into(), framing: Framing::Newline, media_type: "application/x-ndjson".into() }
     }
 
     fn format(origin: Origin, events: Vec<Event>) -> Vec<Result<Vec<u8>, Error>> {
         events
             .iter()
             .map(|event| {
-                serde_json::to_vec(&event_json(&origin, event)).map_err(|e| {
-                    Error::Internal(format!("event {} cannot be encoded: {e}", event.id))
-                })
+                serde_json::to_vec(&event_json(&origin, event))
+                    .map_err(|e| Error::Internal(format!("event {} cannot be encoded: {e}", event.id)))
             })
             .collect()
     }
@@ -39,26 +33,14 @@ fn event_json(origin: &Origin, e: &Event) -> Value {
     object.insert("id".into(), json!(e.id));
     object.insert("type".into(), json!(e.event_type));
     object.insert("time_ms".into(), json!(e.time_ms));
-    insert(
-        &mut object,
-        "client_time_ms",
-        e.client_time_ms.map(Value::from),
-    );
+    insert(&mut object, "client_time_ms", e.client_time_ms.map(Value::from));
     object.insert("severity".into(), json!(severity(e.severity)));
     object.insert("name".into(), json!(e.name));
-    insert(
-        &mut object,
-        "attack_vector",
-        e.attack_vector.as_deref().map(Value::from),
-    );
+    insert(&mut object, "attack_vector", e.attack_vector.as_deref().map(Value::from));
     if !e.threat_factors.is_empty() {
         object.insert("threat_factors".into(), json!(e.threat_factors));
     }
-    insert(
-        &mut object,
-        "signature",
-        e.signature.as_deref().map(Value::from),
-    );
+    insert(&mut object, "signature", e.signature.as_deref().map(Value::from));
     insert(&mut object, "url", e.url.as_deref().map(Value::from));
     insert(&mut object, "tenant", e.tenant.as_deref().map(Value::from));
     insert(&mut object, "message", pii(&e.message));
@@ -66,17 +48,10 @@ fn event_json(origin: &Origin, e: &Event) -> Value {
     insert(&mut object, "app", e.app.as_ref().map(app_json));
     insert(&mut object, "network", e.network.as_ref().map(network_json));
     if !e.fields.is_empty() {
-        let fields: Map<String, Value> = e
-            .fields
-            .iter()
-            .map(|f| (f.name.clone(), field_value(&f.value)))
-            .collect();
+        let fields: Map<String, Value> = e.fields.iter().map(|f| (f.name.clone(), field_value(&f.value))).collect();
         object.insert("fields".into(), Value::Object(fields));
     }
-    object.insert(
-        "observer".into(),
-        json!({ "hostname": origin.hostname, "app": origin.app_name }),
-    );
+    object.insert("observer".into(), json!({ "hostname": origin.hostname, "app": origin.app_name }));
     Value::Object(object)
 }
 
@@ -88,22 +63,10 @@ fn device_json(d: &EventDevice) -> Value {
     insert(&mut o, "email", pii(&d.email));
     insert(&mut o, "phone", pii(&d.phone));
     insert(&mut o, "platform", d.platform.as_deref().map(Value::from));
-    insert(
-        &mut o,
-        "os_version",
-        d.os_version.as_deref().map(Value::from),
-    );
+    insert(&mut o, "os_version", d.os_version.as_deref().map(Value::from));
     insert(&mut o, "model", d.model.as_deref().map(Value::from));
-    insert(
-        &mut o,
-        "serial_number",
-        d.serial_number.as_deref().map(Value::from),
-    );
-    insert(
-        &mut o,
-        "client_version",
-        d.client_version.as_deref().map(Value::from),
-    );
+    insert(&mut o, "serial_number", d.serial_number.as_deref().map(Value::from));
+    insert(&mut o, "client_version", d.client_version.as_deref().map(Value::from));
     insert(&mut o, "policy", d.policy.as_deref().map(Value::from));
     if !d.groups.is_empty() {
         o.insert("groups".into(), json!(d.groups));
@@ -128,11 +91,7 @@ fn network_json(n: &EventNetwork) -> Value {
     let mut o = Map::new();
     insert(&mut o, "ssid", n.ssid.as_deref().map(Value::from));
     insert(&mut o, "bssid", n.bssid.as_deref().map(Value::from));
-    insert(
-        &mut o,
-        "certificate",
-        n.certificate.as_deref().map(Value::from),
-    );
+    insert(&mut o, "certificate", n.certificate.as_deref().map(Value::from));
     Value::Object(o)
 }
 

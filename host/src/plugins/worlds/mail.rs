@@ -17,10 +17,7 @@ pub struct Mail<'a> {
 
 impl<'a> Mail<'a> {
     pub(crate) fn new(instance: &'a PluginInstance) -> Self {
-        Self {
-            instance,
-            deadline: None,
-        }
+        Self { instance, deadline: None }
     }
 
     /// Ends calls at `deadline` if that comes before the instance's own deadline.
@@ -30,32 +27,14 @@ impl<'a> Mail<'a> {
     }
 
     pub async fn send(&self, message: &Message) -> Result<Delivery, CallError<SendError>> {
-        let result: Result<Delivery, SendError> = call_export(
-            self.instance,
-            self.deadline,
-            PluginKind::Mail,
-            "send",
-            (message,),
-        )
-        .await?;
-        result.map_err(|error| CallError::Reported {
-            instance: self.instance.name().clone(),
-            error,
-        })
+        let result: Result<Delivery, SendError> =
+            call_export(self.instance, self.deadline, PluginKind::Mail, "send", (message,)).await?;
+        result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 
     pub async fn test_connection(&self) -> Result<Vec<Check>, CallError> {
-        let result: Result<Vec<Check>, Error> = call_export(
-            self.instance,
-            self.deadline,
-            PluginKind::Mail,
-            "test-connection",
-            (),
-        )
-        .await?;
-        result.map_err(|error| CallError::Reported {
-            instance: self.instance.name().clone(),
-            error,
-        })
+        let result: Result<Vec<Check>, Error> =
+            call_export(self.instance, self.deadline, PluginKind::Mail, "test-connection", ()).await?;
+        result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 }

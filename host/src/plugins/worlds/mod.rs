@@ -15,9 +15,7 @@ use super::component::LoadedPlugin;
 use super::error::PluginError;
 use super::instance::PluginInstance;
 use crate::ids::{InstanceName, PluginKind};
-pub use crate::plugins::bindings::host::msc::types::errors::{
-    AuthError, AuthFailure, Error, RetryLater,
-};
+pub use crate::plugins::bindings::host::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
 pub use crate::plugins::bindings::host::msc::types::pii::{Pii, PiiKind};
 pub use crate::plugins::bindings::host::msc::types::self_test::Check;
 
@@ -57,9 +55,7 @@ where
                 .pre
                 .component()
                 .get_export_index(Some(&plugin.interface), function)
-                .ok_or_else(|| {
-                    wasmtime::format_err!("`{}` exports no function `{function}`", plugin.export)
-                })?;
+                .ok_or_else(|| wasmtime::format_err!("`{}` exports no function `{function}`", plugin.export))?;
             let sandbox = plugin.pre.instantiate_async(&mut *store).await?;
             let func = sandbox.get_typed_func::<P, (R,)>(&mut *store, index)?;
             let (result,) = func.call_async(&mut *store, params).await?;
@@ -71,22 +67,13 @@ where
 /// For an instance that is not of the expected kind; instances are checked at lookup, so this
 /// means a bug in the host.
 fn wrong_world(plugin: &LoadedPlugin, expected: PluginKind) -> wasmtime::Error {
-    wasmtime::Error::msg(format!(
-        "{} is a {} plugin, not {expected}",
-        plugin.path.display(),
-        plugin.kind
-    ))
+    wasmtime::Error::msg(format!("{} is a {} plugin, not {expected}", plugin.path.display(), plugin.kind))
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::AuthFailed(e) => write!(
-                f,
-                "authentication failed ({}): {}",
-                auth_reason(e.reason),
-                e.message
-            ),
+            Error::AuthFailed(e) => write!(f, "authentication failed ({}): {}", auth_reason(e.reason), e.message),
             Error::Forbidden(m) => write!(f, "forbidden: {m}"),
             Error::NotFound(m) => write!(f, "not found: {m}"),
             Error::RateLimited(r) => write!(f, "rate limited{}: {}", retry_hint(r), r.message),
@@ -113,8 +100,5 @@ fn auth_reason(reason: AuthFailure) -> &'static str {
 }
 
 fn retry_hint(retry: &RetryLater) -> String {
-    retry
-        .retry_after_ms
-        .map(|ms| format!(" (retry after {ms} ms)"))
-        .unwrap_or_default()
+    retry.retry_after_ms.map(|ms| format!(" (retry after {ms} ms)")).unwrap_or_default()
 }

@@ -5,8 +5,7 @@ use std::time::Instant;
 use super::{CallError, Error, call_export};
 use crate::ids::PluginKind;
 pub use crate::plugins::bindings::siem::msc::siem::types::{
-    Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing, Origin,
-    Severity,
+    Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing, Origin, Severity,
 };
 use crate::plugins::error::PluginError;
 use crate::plugins::instance::PluginInstance;
@@ -19,10 +18,7 @@ pub struct Siem<'a> {
 
 impl<'a> Siem<'a> {
     pub(crate) fn new(instance: &'a PluginInstance) -> Self {
-        Self {
-            instance,
-            deadline: None,
-        }
+        Self { instance, deadline: None }
     }
 
     /// Ends calls at `deadline` if that comes before the instance's own deadline.
@@ -32,14 +28,7 @@ impl<'a> Siem<'a> {
     }
 
     pub async fn describe(&self) -> Result<FormatterInfo, PluginError> {
-        call_export(
-            self.instance,
-            self.deadline,
-            PluginKind::Siem,
-            "describe",
-            (),
-        )
-        .await
+        call_export(self.instance, self.deadline, PluginKind::Siem, "describe", ()).await
     }
 
     /// Formats a batch; one result per event, in order.
@@ -48,23 +37,12 @@ impl<'a> Siem<'a> {
         origin: &Origin,
         events: &[Event],
     ) -> Result<Vec<Result<Vec<u8>, CallError>>, PluginError> {
-        let results: Vec<Result<Vec<u8>, Error>> = call_export(
-            self.instance,
-            self.deadline,
-            PluginKind::Siem,
-            "format",
-            (origin, events),
-        )
-        .await?;
+        let results: Vec<Result<Vec<u8>, Error>> =
+            call_export(self.instance, self.deadline, PluginKind::Siem, "format", (origin, events)).await?;
         let instance = self.instance.name();
         Ok(results
             .into_iter()
-            .map(|r| {
-                r.map_err(|error: Error| CallError::Reported {
-                    instance: instance.clone(),
-                    error,
-                })
-            })
+            .map(|r| r.map_err(|error: Error| CallError::Reported { instance: instance.clone(), error }))
             .collect())
     }
 }

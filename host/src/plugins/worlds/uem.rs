@@ -7,8 +7,8 @@ use wasmtime::component::{ComponentNamedList, Lift, Lower};
 use super::{CallError, Check, Error, call_export};
 use crate::ids::PluginKind;
 pub use crate::plugins::bindings::uem::msc::uem::types::{
-    App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership,
-    Platform, RiskLevel, RiskUpdate,
+    App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
+    RiskUpdate,
 };
 use crate::plugins::instance::PluginInstance;
 
@@ -20,10 +20,7 @@ pub struct Uem<'a> {
 
 impl<'a> Uem<'a> {
     pub(crate) fn new(instance: &'a PluginInstance) -> Self {
-        Self {
-            instance,
-            deadline: None,
-        }
+        Self { instance, deadline: None }
     }
 
     /// Ends calls at `deadline` if that comes before the instance's own deadline.
@@ -44,11 +41,7 @@ impl<'a> Uem<'a> {
         self.call("list-apps", (device_id,)).await
     }
 
-    pub async fn set_risk(
-        &self,
-        device_id: &str,
-        level: RiskLevel,
-    ) -> Result<RiskUpdate, CallError> {
+    pub async fn set_risk(&self, device_id: &str, level: RiskLevel) -> Result<RiskUpdate, CallError> {
         self.call("set-risk", (device_id, level)).await
     }
 
@@ -62,17 +55,8 @@ impl<'a> Uem<'a> {
         P: ComponentNamedList + Lower + Send + Sync,
         (Result<R, Error>,): ComponentNamedList + Lift + Send + Sync + 'static,
     {
-        call_export(
-            self.instance,
-            self.deadline,
-            PluginKind::Uem,
-            function,
-            params,
-        )
-        .await?
-        .map_err(|error| CallError::Reported {
-            instance: self.instance.name().clone(),
-            error,
-        })
+        call_export(self.instance, self.deadline, PluginKind::Uem, function, params)
+            .await?
+            .map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 }

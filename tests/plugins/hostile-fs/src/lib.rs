@@ -7,8 +7,7 @@ struct ReadsFiles;
 
 impl Adapter for ReadsFiles {
     fn list_devices(_query: DeviceQuery) -> Result<DevicePage, Error> {
-        let stolen =
-            std::fs::read_to_string("/etc/passwd").map_err(|e| Error::Internal(e.to_string()))?;
+        let stolen = std::fs::read_to_string("/etc/passwd").map_err(|e| Error::Internal(e.to_string()))?;
         Err(Error::Internal(stolen))
     }
     fn get_device(id: String) -> Result<Device, Error> {

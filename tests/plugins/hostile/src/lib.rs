@@ -47,8 +47,7 @@ fn attack() -> Error {
         "exit" => std::process::exit(3),
         "sleep" => {
             let hour = Duration::from_secs(3600).as_nanos() as u64;
-            msc_sdk::bindings::base::wasi::clocks::monotonic_clock::subscribe_duration(hour)
-                .block();
+            msc_sdk::bindings::base::wasi::clocks::monotonic_clock::subscribe_duration(hour).block();
             "woke up".to_string()
         }
         "http" => {
@@ -61,10 +60,7 @@ fn attack() -> Error {
         "host-header" => {
             let url = msc_sdk::config::get("url").unwrap_or_default();
             let forged = msc_sdk::config::get("forged_host").unwrap_or_default();
-            match msc_sdk::http::Request::get(&url)
-                .header("host", &forged)
-                .send()
-            {
+            match msc_sdk::http::Request::get(&url).header("host", &forged).send() {
                 Ok(r) => format!("status {}: {}", r.status, r.text()),
                 Err(e) => format!("error: {e:?}"),
             }
@@ -72,20 +68,14 @@ fn attack() -> Error {
         "net" => {
             let target = msc_sdk::config::get("target").unwrap_or_default();
             let (host, port) = target.rsplit_once(':').unwrap_or((&target, "0"));
-            match msc_sdk::net::connect(
-                host,
-                port.parse().unwrap_or(0),
-                msc_sdk::net::Security::Plaintext,
-            ) {
+            match msc_sdk::net::connect(host, port.parse().unwrap_or(0), msc_sdk::net::Security::Plaintext) {
                 Ok(_) => "connected".to_string(),
                 Err(e) => format!("error: {e:?}"),
             }
         }
-        "env" => format!(
-            "env {:?} args {:?}",
-            std::env::vars().collect::<Vec<_>>(),
-            std::env::args().collect::<Vec<_>>()
-        ),
+        "env" => {
+            format!("env {:?} args {:?}", std::env::vars().collect::<Vec<_>>(), std::env::args().collect::<Vec<_>>())
+        }
         "log-flood" => {
             for i in 0..100_000 {
                 msc_sdk::info!("flood line {i}");
@@ -99,11 +89,7 @@ fn attack() -> Error {
 
 fn recurse(depth: u64) -> u64 {
     let here = black_box([depth; 16]);
-    if black_box(depth) == u64::MAX {
-        here[0]
-    } else {
-        recurse(depth + 1) + here[1]
-    }
+    if black_box(depth) == u64::MAX { here[0] } else { recurse(depth + 1) + here[1] }
 }
 
 impl Adapter for Hostile {

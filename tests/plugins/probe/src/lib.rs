@@ -9,8 +9,7 @@
 
 use msc_sdk::http::Request;
 use msc_sdk::uem::{
-    Adapter, App, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
-    RiskUpdate,
+    Adapter, App, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel, RiskUpdate,
 };
 use msc_sdk::{Check, Error, Pii};
 
@@ -48,20 +47,14 @@ fn device(id: String, name: String, owner: Option<String>, email: Option<String>
 }
 
 fn check(name: &str, passed: bool, detail: impl Into<String>) -> Check {
-    Check {
-        name: name.to_string(),
-        passed,
-        detail: detail.into(),
-    }
+    Check { name: name.to_string(), passed, detail: detail.into() }
 }
 
 impl Adapter for Probe {
     fn list_devices(query: DeviceQuery) -> Result<DevicePage, Error> {
         let total: u64 = msc_sdk::config::parse("devices")?.unwrap_or(3);
         let start: u64 = match &query.cursor {
-            Some(c) => c
-                .parse()
-                .map_err(|_| Error::InvalidInput(format!("bad cursor `{c}`")))?,
+            Some(c) => c.parse().map_err(|_| Error::InvalidInput(format!("bad cursor `{c}`")))?,
             None => 0,
         };
         let end = (start + u64::from(query.page_size.max(1))).min(total);
@@ -75,19 +68,13 @@ impl Adapter for Probe {
                 )
             })
             .collect();
-        Ok(DevicePage {
-            devices,
-            next_cursor: (end < total).then(|| end.to_string()),
-            total: Some(total),
-        })
+        Ok(DevicePage { devices, next_cursor: (end < total).then(|| end.to_string()), total: Some(total) })
     }
 
     fn get_device(id: String) -> Result<Device, Error> {
         let base = msc_sdk::config::require("base_url")?;
-        let body: serde_json::Value = Request::get(&format!("{base}/devices/{id}"))
-            .send()?
-            .error_for_status()?
-            .json()?;
+        let body: serde_json::Value =
+            Request::get(&format!("{base}/devices/{id}")).send()?.error_for_status()?.json()?;
         let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_string);
         let name = text("name").ok_or_else(|| Error::Protocol("device without a name".into()))?;
         Ok(device(id, name, text("owner"), text("email")))
@@ -118,10 +105,8 @@ impl Adapter for Probe {
 
     fn test_connection() -> Result<Vec<Check>, Error> {
         let me = msc_sdk::call::instance_name();
-        let mut checks = vec![
-            check("instance", true, me.clone()),
-            check("settings", true, msc_sdk::config::keys().join(",")),
-        ];
+        let mut checks =
+            vec![check("instance", true, me.clone()), check("settings", true, msc_sdk::config::keys().join(","))];
         let to_probe: Vec<String> =
             msc_sdk::config::parse("secrets_to_probe")?.unwrap_or_else(|| vec!["password".into()]);
         for name in to_probe {
@@ -136,25 +121,13 @@ impl Adapter for Probe {
             ));
         }
         let marker = msc_sdk::kv::get("marker").map(|v| String::from_utf8_lossy(&v).into_owned());
-        checks.push(check(
-            "kv:marker",
-            marker.is_some(),
-            marker.unwrap_or_else(|| "absent".into()),
-        ));
+        checks.push(check("kv:marker", marker.is_some(), marker.unwrap_or_else(|| "absent".into())));
         msc_sdk::kv::set("marker", me.as_bytes(), None)?;
-        checks.push(check(
-            "remaining_ms",
-            true,
-            msc_sdk::call::remaining().as_millis().to_string(),
-        ));
+        checks.push(check("remaining_ms", true, msc_sdk::call::remaining().as_millis().to_string()));
         checks.push(check("env", true, std::env::vars().count().to_string()));
         if let Some(url) = msc_sdk::config::get("probe_url") {
             checks.push(match Request::get(&url).send() {
-                Ok(r) => check(
-                    "http",
-                    r.is_success(),
-                    format!("status {}: {}", r.status, r.text()),
-                ),
+                Ok(r) => check("http", r.is_success(), format!("status {}: {}", r.status, r.text())),
                 Err(e) => check("http", false, format!("{e:?}")),
             });
         }
@@ -172,11 +145,7 @@ fn net_check(target: &str) -> Check {
     use msc_sdk::net::{Security, connect};
     let mode = msc_sdk::config::get("net_tls").unwrap_or_default();
     let (host, port) = target.rsplit_once(':').unwrap_or((target, "0"));
-    let security = if mode == "tls" {
-        Security::Tls
-    } else {
-        Security::Plaintext
-    };
+    let security = if mode == "tls" { Security::Tls } else { Security::Plaintext };
     let result = (|| {
         let conn = connect(host, port.parse().unwrap_or(0), security)?;
         if mode == "starttls" {

@@ -8,11 +8,7 @@ struct Trivial;
 
 impl Adapter for Trivial {
     fn list_devices(_query: DeviceQuery) -> Result<DevicePage, Error> {
-        Ok(DevicePage {
-            devices: vec![],
-            next_cursor: None,
-            total: Some(0),
-        })
+        Ok(DevicePage { devices: vec![], next_cursor: None, total: Some(0) })
     }
     fn get_device(id: String) -> Result<Device, Error> {
         Err(Error::NotFound(id))
