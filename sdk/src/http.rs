@@ -102,8 +102,9 @@ impl From<HttpError> for Error {
     }
 }
 
-/// An HTTP request being built.
-#[derive(Clone, Debug)]
+/// An HTTP request being built. Its `Debug` output leaves out header values, query values and
+/// the body, which carry credentials and personal data.
+#[derive(Clone)]
 pub struct Request {
     method: Method,
     url: String,
@@ -233,13 +234,42 @@ impl Request {
     }
 }
 
-/// A response, read whole.
-#[derive(Clone, Debug)]
+/// A response, read whole. Its `Debug` output leaves out header values and the body, which may
+/// carry session tokens and personal data.
+#[derive(Clone)]
 pub struct Response {
     pub status: u16,
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("query", &names(&self.query))
+            .field("headers", &names(&self.headers))
+            .field("body_bytes", &self.body.len())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &names(&self.headers))
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// The names of name/value pairs, for `Debug` output that must not show the values.
+fn names(pairs: &[(String, String)]) -> Vec<&str> {
+    pairs.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 impl Response {
@@ -407,5 +437,23 @@ mod tests {
         for bad in ["api.example.com/x", "ftp://h/", "https:///x", "https://u:p@h/"] {
             assert!(Target::parse(bad, &[]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let request = Request::post("https://api.example.com/auth")
+            .header("Authorization", "Bearer s3cr3t")
+            .query("email", "alice@example.com")
+            .form(&[("password", "hunter2")]);
+        let response = Response {
+            status: 200,
+            headers: vec![("set-cookie".into(), "session=t0k3n".into())],
+            body: b"t0k3n".to_vec(),
+        };
+        let printed = format!("{request:?} {response:?}");
+        for secret in ["s3cr3t", "alice@example.com", "hunter2", "t0k3n"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("authorization") || printed.contains("Authorization"), "{printed}");
     }
 }

@@ -74,8 +74,12 @@ impl fmt::Display for HostPattern {
     }
 }
 
+/// A DNS name whose last label is not all digits: resolvers read names like `127.1` or
+/// `010.0.0.1` as IPv4 addresses (8.0.0.1 for the latter), so they must be written as addresses.
 fn is_dns_name(name: &str) -> bool {
-    name.len() <= 253
+    let numeric_tld = name.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
+    !numeric_tld
+        && name.len() <= 253
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -116,7 +120,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        for bad in ["", "*", "*.com", "a.*.com", "exa mple.com", "-a.com", "a..b"] {
+        for bad in ["", "*", "*.com", "a.*.com", "exa mple.com", "-a.com", "a..b", "010.0.0.1", "127.1", "*.0.0.1"] {
             assert!(HostPattern::parse(bad).is_err(), "{bad}");
         }
     }

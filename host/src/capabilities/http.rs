@@ -22,9 +22,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::host_pattern::{HostPattern, HostPatternError};
+use super::log::CallLog;
 use crate::ids::InstanceName;
 
 /// How long to wait for a TCP connection when the guest does not say.
@@ -87,7 +89,11 @@ impl fmt::Display for HttpGrant {
 pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (v6, after) = rest.split_once(']')?;
-        (&authority[..v6.len() + 2], after.strip_prefix(':'))
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':')?),
+        };
+        (&authority[..v6.len() + 2], port)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -132,24 +138,23 @@ impl HttpEgress {
         &self.grants
     }
 
-    /// Whether the request's final target is granted.
-    fn check(&self, uri: &Uri) -> Result<(), HttpError> {
+    /// Whether the request's final target is granted; a denial carries the target, for the log.
+    fn check(&self, uri: &Uri) -> Result<(), Denied> {
         let tls = match uri.scheme() {
             Some(s) if *s == Scheme::HTTPS => true,
             Some(s) if *s == Scheme::HTTP => false,
-            _ => return Err(HttpError::HttpRequestUriInvalid),
+            _ => return Err(Denied::Invalid),
         };
-        let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
+        let authority = uri.authority().ok_or(Denied::Invalid)?;
+        // Credentials in the authority would be sent on as the `Host` header and logged.
+        if authority.as_str().contains('@') {
+            return Err(Denied::Invalid);
+        }
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
         if self.grants.iter().any(|g| g.allows(tls, authority.host(), port)) {
             return Ok(());
         }
-        tracing::warn!(
-            instance = %self.instance,
-            target = %format_args!("{}://{}:{}", if tls { "https" } else { "http" }, authority.host(), port),
-            "outbound HTTP denied: not granted to this instance"
-        );
-        Err(HttpError::HttpRequestDenied)
+        Err(Denied::NotGranted(format!("{}://{}:{}", if tls { "https" } else { "http" }, authority.host(), port)))
     }
 
     async fn send(
@@ -157,8 +162,8 @@ impl HttpEgress {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         deadline: Instant,
+        permit: OwnedSemaphorePermit,
     ) -> Result<http::Response<WasiBody>, HttpError> {
-        self.check(request.uri())?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let first_byte = options
             .and_then(|o| o.first_byte_timeout.map(|t| t + o.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)))
@@ -178,19 +183,51 @@ impl HttpEgress {
             instance = %self.instance, %method, %origin, status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64, "outbound HTTP"
         );
-        Ok(response.map(|body| TimedBody::new(body, between_bytes).boxed_unsync()))
+        Ok(response.map(|body| TimedBody::new(body, between_bytes, permit).boxed_unsync()))
     }
 }
 
-/// The wasi-http hooks of one call: the instance's egress and the call's deadline.
+/// Why a request was not sent.
+enum Denied {
+    /// Not an absolute http(s) URI without credentials.
+    Invalid,
+    /// The origin (`scheme://host:port`) is not granted.
+    NotGranted(String),
+}
+
+/// Requests one call may have in flight (sent, response body not yet dropped). Bounds the
+/// sockets and host memory one plugin call can hold.
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
+
+/// The wasi-http hooks of one call: the instance's egress, the call's deadline and its share of
+/// requests in flight.
 pub struct CallHttp {
     egress: Arc<HttpEgress>,
     deadline: Instant,
+    in_flight: Arc<Semaphore>,
+    log: Arc<CallLog>,
 }
 
 impl CallHttp {
-    pub fn new(egress: Arc<HttpEgress>, deadline: Instant) -> Self {
-        Self { egress, deadline }
+    pub fn new(egress: Arc<HttpEgress>, deadline: Instant, log: Arc<CallLog>) -> Self {
+        Self { egress, deadline, in_flight: Arc::new(Semaphore::new(MAX_REQUESTS_IN_FLIGHT)), log }
+    }
+
+    /// The check before anything is sent, on the URI the request will be sent to.
+    fn admit(&self, uri: &Uri) -> Result<OwnedSemaphorePermit, HttpError> {
+        match self.egress.check(uri) {
+            Ok(()) => {}
+            Err(Denied::Invalid) => return Err(HttpError::HttpRequestUriInvalid),
+            Err(Denied::NotGranted(target)) => {
+                self.log.denied("outbound HTTP", &target);
+                return Err(HttpError::HttpRequestDenied);
+            }
+        }
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            HttpError::InternalError(Some(format!(
+                "more than {MAX_REQUESTS_IN_FLIGHT} HTTP requests in flight in one call"
+            )))
+        })
     }
 }
 
@@ -210,8 +247,10 @@ impl WasiHttpHooks for CallHttp {
     > {
         let egress = self.egress.clone();
         let deadline = self.deadline;
+        let admitted = self.admit(request.uri());
         Box::new(async move {
-            let response = egress.send(request, options, deadline).await?;
+            let permit = admitted?;
+            let response = egress.send(request, options, deadline, permit).await?;
             // The pool drives connections itself; there is no per-request I/O task to await.
             let io_done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response, io_done))
@@ -273,16 +312,18 @@ fn classify_one(e: &(dyn std::error::Error + 'static)) -> Option<HttpError> {
     e.to_string().contains("dns error").then_some(HttpError::DnsError { rcode: None, info_code: None })
 }
 
-/// A response body that fails when the server stalls longer than `idle` between chunks.
+/// A response body that fails when the server stalls longer than `idle` between chunks, and
+/// holds its request's in-flight permit until the plugin drops it.
 struct TimedBody {
     inner: hyper::body::Incoming,
     idle: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl TimedBody {
-    fn new(inner: hyper::body::Incoming, idle: Duration) -> Self {
-        Self { inner, idle, timer: Box::pin(tokio::time::sleep(idle)) }
+    fn new(inner: hyper::body::Incoming, idle: Duration, permit: OwnedSemaphorePermit) -> Self {
+        Self { inner, idle, timer: Box::pin(tokio::time::sleep(idle)), _permit: permit }
     }
 }
 
@@ -347,8 +388,29 @@ mod tests {
             "https://a.example:99999",
             "https://a.example:0",
             "https://",
+            "https://[::1]junk",
         ] {
             assert!(HttpGrant::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn checks_the_final_origin() {
+        let tls = super::super::tls::client_config(None).expect("system roots");
+        let grants = vec![HttpGrant::parse("https://api.example.com").expect("valid")];
+        let egress = HttpEgress::new(InstanceName::new("t").expect("name"), grants, tls);
+        let check = |uri: &str| egress.check(&uri.parse::<Uri>().expect("uri"));
+        assert!(check("https://api.example.com/v1?x=1").is_ok());
+        assert!(check("https://API.example.com:443/").is_ok());
+        for (uri, why) in [
+            ("http://api.example.com/", "scheme differs"),
+            ("https://api.example.com:8443/", "port differs"),
+            ("https://api.example.com.evil.net/", "suffix"),
+        ] {
+            assert!(matches!(check(uri), Err(Denied::NotGranted(_))), "{uri}: {why}");
+        }
+        for uri in ["https://user:pw@api.example.com/", "https://evil.net@api.example.com/", "/relative"] {
+            assert!(matches!(check(uri), Err(Denied::Invalid)), "{uri}");
         }
     }
 }

@@ -49,7 +49,7 @@ impl KvStore {
         entries.retain(|_, e| e.live(now));
         let replaced = entries.get(&key).map_or(0, |e| key.len() + e.value.len());
         let used: usize = entries.iter().map(|(k, e)| k.len() + e.value.len()).sum::<usize>() - replaced;
-        if replaced == 0 && entries.len() >= MAX_ENTRIES {
+        if !entries.contains_key(&key) && entries.len() >= MAX_ENTRIES {
             return Err(KvError::Full(format!("at most {MAX_ENTRIES} entries per instance")));
         }
         if used + key.len() + value.len() > MAX_TOTAL_BYTES {

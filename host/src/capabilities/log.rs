@@ -13,7 +13,7 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi_io::async_trait;
 use wasmtime_wasi_io::poll::Pollable;
-use wasmtime_wasi_io::streams::{OutputStream, StreamResult};
+use wasmtime_wasi_io::streams::{OutputStream, StreamError, StreamResult};
 
 use crate::ids::InstanceName;
 use crate::plugins::bindings::host::msc::host::log::{Host, Level};
@@ -46,11 +46,7 @@ impl CallLog {
     }
 
     pub fn write(&self, level: Level, source: Source, message: &str) {
-        let n = self.lines.fetch_add(1, Ordering::Relaxed);
-        if n == MAX_LINES_PER_CALL {
-            tracing::warn!(instance = %self.instance, "plugin wrote more than {MAX_LINES_PER_CALL} log lines in one call; dropping the rest");
-        }
-        if n >= MAX_LINES_PER_CALL {
+        if !self.take_line() {
             return;
         }
         let line = sanitize(message);
@@ -79,6 +75,29 @@ impl CallLog {
         }
     }
 
+    /// Logs that the plugin was refused `what` (a host it was not granted), counted against the
+    /// call's line budget so a plugin cannot flood the log by asking again and again.
+    pub fn denied(&self, what: &str, target: &str) {
+        if self.take_line() {
+            tracing::warn!(instance = %self.instance, target = %sanitize(target), "{what} denied: not granted to this instance");
+        }
+    }
+
+    /// Takes one line of the call's budget; `false` once it is spent (saying so the first time).
+    fn take_line(&self) -> bool {
+        // Saturates at the cap, so a call that writes for long cannot wrap the count around.
+        let n = match self
+            .lines
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n <= MAX_LINES_PER_CALL).then_some(n + 1))
+        {
+            Ok(n) | Err(n) => n,
+        };
+        if n == MAX_LINES_PER_CALL {
+            tracing::warn!(instance = %self.instance, "plugin wrote more than {MAX_LINES_PER_CALL} log lines in one call; dropping the rest");
+        }
+        n < MAX_LINES_PER_CALL
+    }
+
     /// The last lines the plugin wrote to stderr, joined: for a panic,
     /// `thread '<unnamed>' panicked at src/lib.rs:10:5: / the message`.
     pub fn stderr_tail(&self) -> Option<String> {
@@ -87,15 +106,17 @@ impl CallLog {
     }
 }
 
-/// Cuts at [`MAX_LINE_BYTES`] on a character boundary and escapes control characters.
-fn sanitize(message: &str) -> String {
+/// Makes text from a plugin safe to log: cuts it at [`MAX_LINE_BYTES`] on a character boundary
+/// and escapes control characters, line and paragraph separators and bidirectional overrides, so
+/// it cannot forge or disguise log lines.
+pub fn sanitize(message: &str) -> String {
     let mut end = message.len().min(MAX_LINE_BYTES);
     while !message.is_char_boundary(end) {
         end -= 1;
     }
     let mut line = String::with_capacity(end);
     for c in message[..end].chars() {
-        if c.is_control() {
+        if c.is_control() || is_invisible_format(c) {
             line.extend(c.escape_default());
         } else {
             line.push(c);
@@ -177,11 +198,23 @@ impl LineWriter {
 
 impl OutputStream for LineWriter {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        self.pending.extend_from_slice(&bytes);
-        while let Some(newline) = self.pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.pending.drain(..=newline).collect();
-            self.emit(&line[..line.len() - 1]);
+        // wasmtime hands over whatever the guest wrote; hold it to what `check_write` permits so
+        // a plugin cannot make this synchronous host call (which no deadline interrupts) long.
+        if bytes.len() > MAX_LINE_BYTES {
+            return Err(StreamError::trap(&format!(
+                "wrote {} bytes at once to stdout/stderr; check-write permits {MAX_LINE_BYTES}",
+                bytes.len()
+            )));
         }
+        self.pending.extend_from_slice(&bytes);
+        let mut start = 0;
+        while let Some(newline) = self.pending[start..].iter().position(|b| *b == b'\n') {
+            let end = start + newline;
+            let line = self.pending[start..end].to_vec();
+            self.emit(&line);
+            start = end + 1;
+        }
+        self.pending.drain(..start);
         if self.pending.len() >= MAX_LINE_BYTES {
             let line = std::mem::take(&mut self.pending);
             self.emit(&line);
@@ -212,6 +245,12 @@ impl Pollable for LineWriter {
     async fn ready(&mut self) {}
 }
 
+/// Unicode format characters that move or split text on screen: U+2028/U+2029 separators and
+/// the bidirectional marks, embeddings, overrides and isolates.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +259,7 @@ mod tests {
     fn sanitizes_lines() {
         assert_eq!(sanitize("fine"), "fine");
         assert_eq!(sanitize("two\nlines\r"), "two\\nlines\\r");
+        assert_eq!(sanitize("evil\u{202E}txt.exe\u{2028}x"), "evil\\u{202e}txt.exe\\u{2028}x");
         let long = "é".repeat(MAX_LINE_BYTES);
         let cut = sanitize(&long);
         assert!(cut.ends_with(" [truncated]"));
@@ -238,5 +278,22 @@ mod tests {
         writer.write(Bytes::from_static(b"partial")).expect("write");
         drop(writer);
         assert_eq!(log.stderr_tail().as_deref(), Some("thread panicked at src/lib.rs:3:5: / boom / partial"));
+    }
+
+    #[test]
+    fn refuses_writes_larger_than_check_write_permits() {
+        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid")));
+        let mut writer = PluginOutput::stderr(log.clone()).p2_stream();
+        assert_eq!(writer.check_write().expect("permit"), MAX_LINE_BYTES);
+        writer.write(Bytes::from(vec![b'\n'; MAX_LINE_BYTES])).expect("a permitted write");
+        assert!(writer.write(Bytes::from(vec![b'\n'; MAX_LINE_BYTES + 1])).is_err(), "an oversized write traps");
+    }
+
+    #[test]
+    fn the_line_budget_saturates() {
+        let log = CallLog::new(InstanceName::new("t").expect("valid"));
+        let taken = (0..MAX_LINES_PER_CALL + 10).filter(|_| log.take_line()).count();
+        assert_eq!(taken, MAX_LINES_PER_CALL as usize);
+        assert_eq!(log.lines.load(Ordering::Relaxed), MAX_LINES_PER_CALL + 1, "the count stops at the cap");
     }
 }

@@ -126,6 +126,7 @@ pub fn link(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
         egress: &s.instance.net,
         deadline: s.deadline,
         open: &mut s.open_connections,
+        log: &s.log,
     })?;
     // Interfaces holding only types still appear as (empty) instance imports.
     type Types = wasmtime::component::HasSelf<CallState>;

@@ -17,6 +17,7 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::host_pattern::{HostPattern, HostPatternError};
 use super::http::split_host_port;
+use super::log::{CallLog, sanitize};
 use crate::ids::InstanceName;
 use crate::plugins::bindings::host::msc::host::net::{self, NetError, Security};
 
@@ -95,6 +96,7 @@ pub struct NetView<'a> {
     pub egress: &'a NetEgress,
     pub deadline: Instant,
     pub open: &'a mut usize,
+    pub log: &'a CallLog,
 }
 
 /// [`HasData`] marker for linking `msc:host/net`.
@@ -151,9 +153,11 @@ impl net::Host for NetView<'_> {
         security: Security,
     ) -> wasmtime::Result<Result<Resource<Connection>, NetError>> {
         if !self.egress.grants.iter().any(|g| g.allows(&host, port)) {
-            tracing::warn!(instance = %self.egress.instance, target = %format_args!("{host}:{port}"), "network stream denied: not granted to this instance");
+            let target = format!("{host}:{port}");
+            self.log.denied("network stream", &target);
             return Ok(Err(NetError::Denied(format!(
-                "{host}:{port} is not granted to instance {}",
+                "{} is not granted to instance {}",
+                sanitize(&target),
                 self.egress.instance
             ))));
         }

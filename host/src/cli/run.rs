@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+// Self-test results and errors hold text the plugin chose.
+use connector::capabilities::log::sanitize;
 use connector::config::Config;
 use connector::ids::PluginKind;
 use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
@@ -63,13 +65,13 @@ async fn self_test(runtime: &PluginRuntime, instance: &PluginInstance, connector
         Ok(checks) => {
             let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
             for check in &failed {
-                tracing::warn!(instance = name, check = %check.name, "self-test check failed: {}", check.detail);
+                tracing::warn!(instance = name, check = %sanitize(&check.name), "self-test check failed: {}", sanitize(&check.detail));
             }
             tracing::info!(instance = name, passed = checks.len() - failed.len(), failed = failed.len(), "self-test");
             failed.is_empty()
         }
         Err(error) => {
-            tracing::error!(instance = name, "self-test failed: {error}");
+            tracing::error!(instance = name, "self-test failed: {}", sanitize(&error));
             false
         }
     }
@@ -114,11 +116,11 @@ async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) ->
     };
     match outcome {
         Ok(summary) => {
-            tracing::info!(instance = name, "self-test: {summary}");
+            tracing::info!(instance = name, "self-test: {}", sanitize(&summary));
             true
         }
         Err(error) => {
-            tracing::error!(instance = name, "self-test failed: {error}");
+            tracing::error!(instance = name, "self-test failed: {}", sanitize(&error));
             false
         }
     }

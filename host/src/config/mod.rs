@@ -51,6 +51,7 @@ use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+pub const MAX_DEADLINE: Duration = Duration::from_secs(3600);
 pub const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
 pub const DEFAULT_INSTANCE_CONCURRENCY: u32 = 8;
@@ -364,6 +365,8 @@ impl Validator<'_> {
         if let Some(deadline) = raw.deadline {
             if deadline < Duration::from_millis(10) {
                 self.error(key.key("deadline"), "must be at least 10ms");
+            } else if deadline > MAX_DEADLINE {
+                self.error(key.key("deadline"), "must be at most 1h: a plugin call holds a sandbox while it runs");
             } else {
                 limits.deadline = deadline;
             }
@@ -479,6 +482,7 @@ password = { file = "secrets/pw" }
 plugin = "missing.wasm"
 kind = "uem"
 memory = "1GiB"
+deadline = "500000000000years"
 
 [instances.maas360.grants]
 http = ["https://ok.example", "ftp://bad.example"]
@@ -496,12 +500,15 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
                     "{file}:2:10: instances.maas360.plugin: plugin file {}/plugins/missing.wasm does not exist",
                     dir.path().display()
                 ),
+                format!(
+                    "{file}:5:12: instances.maas360.deadline: must be at most 1h: a plugin call holds a sandbox while it runs"
+                ),
                 format!("{file}:4:10: instances.maas360.memory: 1.0 GiB is more than runtime.max_memory (256.0 MiB)"),
                 format!(
-                    "{file}:7:31: instances.maas360.grants.http[1]: `ftp://bad.example`: only http and https origins can be granted"
+                    "{file}:8:31: instances.maas360.grants.http[1]: `ftp://bad.example`: only http and https origins can be granted"
                 ),
                 format!(
-                    "{file}:10:12: instances.maas360.secrets.password: environment variable `MSC_TEST_SURELY_UNSET_VARIABLE` is not set"
+                    "{file}:11:12: instances.maas360.secrets.password: environment variable `MSC_TEST_SURELY_UNSET_VARIABLE` is not set"
                 ),
             ]
         );

@@ -14,6 +14,13 @@ use crate::capabilities::http::CallHttp;
 use crate::capabilities::log::CallLog;
 use crate::capabilities::{InstanceCapabilities, wasi};
 
+/// Host handles (HTTP requests and headers, streams, connections, ...) one call may hold at once.
+/// An HTTP exchange needs fewer than ten.
+pub const MAX_HANDLES: usize = 1024;
+
+/// Bytes of one HTTP header map a plugin may build or receive.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// Elements a plugin's tables may grow to. Rust components need a few hundred.
 pub const TABLE_ELEMENTS: usize = 20_000;
 
@@ -40,13 +47,21 @@ impl WasiHttpView for CallState {
 /// resulting trap can be reported as what it is.
 pub struct CallLimits {
     pub memory: u64,
+    /// Bytes of linear memory the call's memories hold together.
+    pub memory_used: u64,
     pub memory_hit: bool,
     pub table_hit: bool,
 }
 
 impl ResourceLimiter for CallLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = desired as u64 <= self.memory;
+    // The limit is for the call, not for each memory: a component may have several.
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let others = self.memory_used.saturating_sub(current as u64);
+        let total = others.saturating_add(desired as u64);
+        let allowed = total <= self.memory;
+        if allowed {
+            self.memory_used = total;
+        }
         self.memory_hit |= !allowed;
         Ok(allowed)
     }
@@ -91,14 +106,20 @@ pub fn new_store(
     memory: u64,
 ) -> Store<CallState> {
     let log = Arc::new(CallLog::new(instance.name.clone()));
+    // Host-side state a plugin can create (handles, header maps) lives outside its linear memory
+    // limit; these bound it per call.
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_HANDLES);
+    let mut http = WasiHttpCtx::new();
+    http.set_field_size_limit(MAX_HEADER_BYTES);
     let state = CallState {
         deadline,
-        table: ResourceTable::new(),
+        table,
         wasi: wasi::call_context(&log),
-        http: WasiHttpCtx::new(),
-        http_hooks: CallHttp::new(instance.http.clone(), deadline),
+        http,
+        http_hooks: CallHttp::new(instance.http.clone(), deadline, log.clone()),
         log,
-        limits: CallLimits { memory, memory_hit: false, table_hit: false },
+        limits: CallLimits { memory, memory_used: 0, memory_hit: false, table_hit: false },
         open_connections: 0,
         instance,
     };
@@ -111,4 +132,21 @@ pub fn new_store(
         if Instant::now() >= store.data().deadline { Err(DeadlineReached.into()) } else { Ok(UpdateDeadline::Yield(1)) }
     });
     store
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_limit_is_for_all_memories_together() {
+        let mut limits = CallLimits { memory: 100, memory_used: 0, memory_hit: false, table_hit: false };
+        assert!(limits.memory_growing(0, 60, None).expect("first memory"));
+        assert!(!limits.memory_growing(0, 60, None).expect("second memory"), "60 + 60 is over 100");
+        assert!(limits.memory_hit);
+        assert!(limits.memory_growing(0, 40, None).expect("second memory, smaller"));
+        assert!(!limits.memory_growing(60, 61, None).expect("first grows"), "61 + 40 is over 100");
+        assert!(limits.memory_growing(40, 40, None).expect("no growth"));
+        assert_eq!(limits.memory_used, 100);
+    }
 }
