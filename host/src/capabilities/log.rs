@@ -186,7 +186,7 @@ struct LineWriter {
 }
 
 impl LineWriter {
-    fn emit(&mut self, line: &[u8]) {
+    fn emit(&self, line: &[u8]) {
         let level = if self.output.source == Source::Stderr { Level::Warn } else { Level::Info };
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches('\r');
@@ -210,8 +210,7 @@ impl OutputStream for LineWriter {
         let mut start = 0;
         while let Some(newline) = self.pending[start..].iter().position(|b| *b == b'\n') {
             let end = start + newline;
-            let line = self.pending[start..end].to_vec();
-            self.emit(&line);
+            self.emit(&self.pending[start..end]);
             start = end + 1;
         }
         self.pending.drain(..start);

@@ -17,7 +17,7 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::host_pattern::{HostPattern, HostPatternError};
 use super::http::split_host_port;
-use super::log::{CallLog, sanitize};
+use super::log::CallLog;
 use crate::ids::InstanceName;
 use crate::plugins::bindings::host::msc::host::net::{self, NetError, Security};
 
@@ -155,11 +155,7 @@ impl net::Host for NetView<'_> {
         if !self.egress.grants.iter().any(|g| g.allows(&host, port)) {
             let target = format!("{host}:{port}");
             self.log.denied("network stream", &target);
-            return Ok(Err(NetError::Denied(format!(
-                "{} is not granted to instance {}",
-                sanitize(&target),
-                self.egress.instance
-            ))));
+            return Ok(Err(NetError::Denied(format!("{target} is not granted to instance {}", self.egress.instance))));
         }
         if *self.open >= MAX_OPEN_PER_CALL {
             return Ok(Err(NetError::Io(format!("at most {MAX_OPEN_PER_CALL} connections may be open at once"))));
