@@ -7,4 +7,6 @@
 pub mod capabilities;
 pub mod config;
 pub mod ids;
+pub mod inventory;
+pub mod pii;
 pub mod plugins;

@@ -4,18 +4,26 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn plugin_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let dir = target.join("wasm32-wasip2/plugin");
-    assert!(dir.join("siem_json.wasm").is_file(), "plugins are not built: run `scripts/build-plugins` first");
-    dir
+    common::plugin_dir("siem_json.wasm")
 }
 
+/// Writes a config with `body` from line 4 on, and a `[pii]` section (with a fresh keyring) last.
 fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let keyring = dir.join("pii.keyring");
+    if !keyring.exists() {
+        let made = connector(&["keys", "generate", keyring.to_str().expect("utf-8")]);
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    }
     let file = dir.join("connector.toml");
-    std::fs::write(&file, format!("[connector]\nplugin_dir = {:?}\n\n{body}", plugin_dir().display().to_string()))
-        .expect("write config");
+    let plugin_dir = plugin_dir().display().to_string();
+    std::fs::write(
+        &file,
+        format!("[connector]\nplugin_dir = {plugin_dir:?}\n\n{body}\n[pii]\nkeyring = \"pii.keyring\"\n"),
+    )
+    .expect("write config");
     file
 }
 

@@ -4,10 +4,15 @@
 //! A plugin controls what it writes, so each line is cut at 4 KiB, control characters are escaped
 //! (a plugin cannot forge a log line with an embedded newline), and a call may write at most
 //! [`MAX_LINES_PER_CALL`] lines.
+//!
+//! With a PII filter configured, a call's lines are held until the call returns and then written
+//! with every personal value the call handled (its inputs and results) replaced by its token, and
+//! emails and phone numbers found by the detectors too: a plugin that logs the device names it
+//! returns does not put them in the connector's log.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -16,6 +21,7 @@ use wasmtime_wasi_io::poll::Pollable;
 use wasmtime_wasi_io::streams::{OutputStream, StreamError, StreamResult};
 
 use crate::ids::InstanceName;
+use crate::pii::{Kind, PiiFilter};
 use crate::plugins::bindings::host::msc::host::log::{Host, Level};
 
 pub const MAX_LINE_BYTES: usize = 4096;
@@ -38,11 +44,20 @@ pub struct CallLog {
     instance: InstanceName,
     lines: AtomicU32,
     stderr_tail: Mutex<VecDeque<String>>,
+    pii: Option<Arc<PiiFilter>>,
+    /// Lines held until the call's personal values are known.
+    held: Mutex<Vec<(Level, Source, String)>>,
 }
 
 impl CallLog {
-    pub fn new(instance: InstanceName) -> Self {
-        Self { instance, lines: AtomicU32::new(0), stderr_tail: Mutex::new(VecDeque::new()) }
+    pub fn new(instance: InstanceName, pii: Option<Arc<PiiFilter>>) -> Self {
+        Self {
+            instance,
+            lines: AtomicU32::new(0),
+            stderr_tail: Mutex::new(VecDeque::new()),
+            pii,
+            held: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn write(&self, level: Level, source: Source, message: &str) {
@@ -50,6 +65,31 @@ impl CallLog {
             return;
         }
         let line = sanitize(message);
+        if self.pii.is_some()
+            && let Ok(mut held) = self.held.lock()
+        {
+            held.push((level, source, line));
+            return;
+        }
+        self.emit(level, source, line);
+    }
+
+    /// Writes the held lines with `known` (the personal values the call handled) and whatever
+    /// the detectors find replaced by tokens.
+    pub fn flush(&self, known: Vec<(Kind, String)>) {
+        let Some(pii) = &self.pii else { return };
+        let held = self.held.lock().map(|mut held| std::mem::take(&mut *held)).unwrap_or_default();
+        if held.is_empty() {
+            return;
+        }
+        let scrubber = pii.scrubber(known);
+        for (level, source, line) in held {
+            let line = scrubber.scrub(&line).into_owned();
+            self.emit(level, source, line);
+        }
+    }
+
+    fn emit(&self, level: Level, source: Source, line: String) {
         // std's hint about RUST_BACKTRACE says nothing about the failure.
         if source == Source::Stderr
             && !line.starts_with("note: run with `RUST_BACKTRACE")
@@ -102,7 +142,19 @@ impl CallLog {
     /// `thread '<unnamed>' panicked at src/lib.rs:10:5: / the message`.
     pub fn stderr_tail(&self) -> Option<String> {
         let tail = self.stderr_tail.lock().ok()?;
-        (!tail.is_empty()).then(|| tail.iter().map(String::as_str).collect::<Vec<_>>().join(" / "))
+        let joined = (!tail.is_empty()).then(|| tail.iter().map(String::as_str).collect::<Vec<_>>().join(" / "))?;
+        Some(match &self.pii {
+            Some(pii) => pii.scrub(&joined).into_owned(),
+            None => joined,
+        })
+    }
+}
+
+impl Drop for CallLog {
+    /// A call dropped before it returned (its caller gave up) still writes what it logged, with
+    /// the detectors' scrubbing.
+    fn drop(&mut self) {
+        self.flush(Vec::new());
     }
 }
 
@@ -267,7 +319,7 @@ mod tests {
 
     #[test]
     fn keeps_the_stderr_tail() {
-        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid")));
+        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid"), None));
         let mut writer = PluginOutput::stderr(log.clone()).p2_stream();
         writer.write(Bytes::from_static(b"early\nthread panicked at src/lib.rs:3:5:\n")).expect("write");
         writer
@@ -281,7 +333,7 @@ mod tests {
 
     #[test]
     fn refuses_writes_larger_than_check_write_permits() {
-        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid")));
+        let log = std::sync::Arc::new(CallLog::new(InstanceName::new("t").expect("valid"), None));
         let mut writer = PluginOutput::stderr(log.clone()).p2_stream();
         assert_eq!(writer.check_write().expect("permit"), MAX_LINE_BYTES);
         writer.write(Bytes::from(vec![b'\n'; MAX_LINE_BYTES])).expect("a permitted write");
@@ -290,7 +342,7 @@ mod tests {
 
     #[test]
     fn the_line_budget_saturates() {
-        let log = CallLog::new(InstanceName::new("t").expect("valid"));
+        let log = CallLog::new(InstanceName::new("t").expect("valid"), None);
         let taken = (0..MAX_LINES_PER_CALL + 10).filter(|_| log.take_line()).count();
         assert_eq!(taken, MAX_LINES_PER_CALL as usize);
         assert_eq!(log.lines.load(Ordering::Relaxed), MAX_LINES_PER_CALL + 1, "the count stops at the cap");

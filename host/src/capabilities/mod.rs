@@ -29,6 +29,8 @@ pub struct InstanceCapabilities {
     pub kv: kv::KvStore,
     pub http: Arc<http::HttpEgress>,
     pub net: net::NetEgress,
+    /// Scrubs personal data out of what the plugin logs; `None` when no `[pii]` is configured.
+    pub pii: Option<Arc<crate::pii::PiiFilter>>,
 }
 
 /// Interfaces a plugin may import, with the version line the host implements: WASI 0.2 and this

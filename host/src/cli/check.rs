@@ -17,6 +17,10 @@ pub async fn check(file: &Path) -> ExitCode {
         }
     };
     config.warnings.iter().for_each(|d| println!("{d}"));
+    if let Some(missing) = config.missing_pii() {
+        println!("{missing}");
+        return ExitCode::FAILURE;
+    }
     let instances = config.instances.len();
     match PluginRuntime::start(config).await {
         Ok(_) => {

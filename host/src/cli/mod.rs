@@ -1,6 +1,9 @@
 //! The command line: parsing, logging setup, and one module per verb.
 
 mod check;
+mod inventory;
+mod keys;
+mod pii;
 mod run;
 
 use std::path::PathBuf;
@@ -42,6 +45,57 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Sync UEM inventory and print each device as a JSON line, tokenized: what the cloud would receive.
+    Inventory {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only this UEM instance (default: every one).
+        #[arg(long)]
+        instance: Option<String>,
+        #[arg(long, default_value_t = 200)]
+        page_size: u32,
+    },
+    /// Manage the PII keyring: generate one, rotate to a new key, list keys (never their bytes).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// PII tools for admins: find a person's token, reveal tokens (audited), map tokens after a rotation.
+    #[command(subcommand)]
+    Pii(PiiCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a new keyring file (mode 0600) with one key.
+    Generate { file: PathBuf },
+    /// Add a new primary key; older keys keep restoring their tokens.
+    Rotate { file: PathBuf },
+    /// List key ids, creation and retirement dates.
+    List { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+enum PiiCommand {
+    /// Print the token of a value, to search the cloud dashboard for it.
+    Tokenize {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// device-name (device), person-name (name), user-name (user), email, phone or identifier.
+        #[arg(long, short)]
+        kind: connector::pii::Kind,
+        value: String,
+    },
+    /// Print the plaintext of tokens; each reveal is recorded in the audit log. Exits 1 if any token does not open.
+    Reveal {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(required = true)]
+        tokens: Vec<String>,
+    },
+    /// Read tokens on stdin; print {"old","new"} for each not under the primary key (after `keys rotate`).
+    Retokenize {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -68,5 +122,14 @@ pub async fn run(args: Args) -> ExitCode {
     match args.command {
         Command::Run { config, once } => run::run(&config, once).await,
         Command::Check { config } => check::check(&config).await,
+        Command::Inventory { config, instance, page_size } => {
+            inventory::inventory(&config, instance.as_deref(), page_size).await
+        }
+        Command::Keys(KeysCommand::Generate { file }) => keys::generate(&file),
+        Command::Keys(KeysCommand::Rotate { file }) => keys::rotate(&file),
+        Command::Keys(KeysCommand::List { file }) => keys::list(&file),
+        Command::Pii(PiiCommand::Tokenize { config, kind, value }) => pii::tokenize(&config, kind, &value),
+        Command::Pii(PiiCommand::Reveal { config, tokens }) => pii::reveal(&config, &tokens),
+        Command::Pii(PiiCommand::Retokenize { config }) => pii::retokenize(&config),
     }
 }

@@ -10,6 +10,15 @@
 //! max_concurrent_calls = 32        # sandboxes that may run at once, all instances together
 //! max_memory = "256MiB"            # the most memory any one instance may be given
 //!
+//! [pii]                            # personal data: required by `run` and `check`
+//! keyring = "pii.keyring"          # made by `connector keys generate`; mode 0600
+//! audit_log = "pii-audit.log"      # where reveals are recorded (default: beside the keyring)
+//! default_region = "US"            # phone numbers without a country code are from here
+//! detect = ["email", "phone"]      # detectors run on free text (default: both)
+//!
+//! [pii.fields]                     # free-form UEM attributes / SIEM fields that hold PII
+//! "Employee ID" = "identifier"     # kinds: device-name person-name user-name email phone identifier
+//!
 //! [instances.maas360]              # one plugin instance: a plugin file plus what it is granted
 //! plugin = "maas360.wasm"
 //! kind = "uem"                     # uem | siem | mail: the world the plugin must implement
@@ -47,6 +56,8 @@ use crate::capabilities::secrets::{SecretRef, Secrets};
 use crate::capabilities::settings::Settings;
 use crate::capabilities::tls;
 use crate::ids::{InstanceName, PluginKind};
+use crate::pii::keyring::Keyring;
+use crate::pii::{Detector, Kind};
 use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
 
@@ -66,6 +77,8 @@ pub struct Config {
     pub connector: ConnectorSettings,
     pub runtime: RuntimeSettings,
     pub instances: BTreeMap<InstanceName, InstanceConfig>,
+    /// The PII filter's keyring and policy; `None` when the file has no `[pii]` section.
+    pub pii: Option<PiiConfig>,
     /// Problems that do not stop the connector, e.g. a secret file others can read.
     pub warnings: Vec<Diagnostic>,
 }
@@ -74,6 +87,30 @@ pub struct Config {
 pub struct ConnectorSettings {
     pub name: String,
     pub plugin_dir: PathBuf,
+}
+
+/// The `[pii]` section, with the keyring loaded.
+#[derive(Debug)]
+pub struct PiiConfig {
+    pub keyring_file: PathBuf,
+    pub keyring: Keyring,
+    pub audit_log: PathBuf,
+    pub default_region: Option<phonenumber::country::Id>,
+    pub fields: Vec<(String, Kind)>,
+    pub detect: Vec<Detector>,
+}
+
+impl PiiConfig {
+    /// The filter this section describes.
+    pub fn into_filter(self) -> crate::pii::PiiFilter {
+        use crate::pii::{Detectors, FieldPolicy, PiiFilter, Tokenizer, canonical::Canonicalizer};
+        let tokenizer = Tokenizer::new(self.keyring, Canonicalizer::new(self.default_region));
+        PiiFilter::new(
+            std::sync::Arc::new(tokenizer),
+            FieldPolicy::new(self.fields),
+            Detectors::new(&self.detect, self.default_region),
+        )
+    }
 }
 
 /// Sizes the plugin runtime's sandbox pool.
@@ -128,6 +165,18 @@ struct RawConfig {
     runtime: RawRuntime,
     #[serde(default)]
     instances: BTreeMap<String, RawInstance>,
+    pii: Option<RawPii>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPii {
+    keyring: PathBuf,
+    audit_log: Option<PathBuf>,
+    default_region: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, Kind>,
+    detect: Option<Vec<Detector>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -209,6 +258,21 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The error for a config without `[pii]`, which `run` and `check` need: without a keyring no
+    /// personal data can leave, so the connector would have nothing safe to do.
+    pub fn missing_pii(&self) -> Option<Diagnostic> {
+        self.pii.is_none().then(|| Diagnostic {
+            severity: Severity::Error,
+            file: self.file.clone(),
+            line: 1,
+            column: 1,
+            key: KeyPath::root().key("pii"),
+            message: "missing: add a [pii] section with `keyring = \"PATH\"` (create the keyring with `connector keys generate PATH`)".into(),
+        })
+    }
+}
+
 /// A diagnostic about `key` of the config `file`, placed on its line: for problems found after
 /// loading, such as a plugin file that fails to compile (reported at `instances.NAME.plugin`).
 pub fn locate(file: &Path, severity: Severity, key: KeyPath, message: impl Into<String>) -> Diagnostic {
@@ -256,7 +320,45 @@ impl Validator<'_> {
                 instances.insert(name, instance);
             }
         }
-        Some(Config { file: file.to_path_buf(), connector, runtime, instances, warnings: Vec::new() })
+        let pii = raw.pii.and_then(|raw| self.pii(base, raw));
+        Some(Config { file: file.to_path_buf(), connector, runtime, instances, pii, warnings: Vec::new() })
+    }
+
+    fn pii(&mut self, base: &Path, raw: RawPii) -> Option<PiiConfig> {
+        let key = KeyPath::root().key("pii");
+        let keyring_file = base.join(&raw.keyring);
+        let keyring = match Keyring::load(&keyring_file) {
+            Ok(keyring) => Some(keyring),
+            Err(e) => {
+                self.error(key.key("keyring"), e.to_string());
+                None
+            }
+        };
+        let default_region = match raw.default_region {
+            Some(region) => match region.trim().to_ascii_uppercase().parse::<phonenumber::country::Id>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    self.error(
+                        key.key("default_region"),
+                        format!("`{region}` is not a two-letter region code (ISO 3166, e.g. US, GB, DE)"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let audit_log = match raw.audit_log {
+            Some(path) => base.join(path),
+            None => keyring_file.with_file_name("pii-audit.log"),
+        };
+        Some(PiiConfig {
+            keyring_file,
+            keyring: keyring?,
+            audit_log,
+            default_region,
+            fields: raw.fields.into_iter().collect(),
+            detect: raw.detect.unwrap_or_else(|| vec![Detector::Email, Detector::Phone]),
+        })
     }
 
     fn runtime(&mut self, raw: RawRuntime) -> RuntimeSettings {

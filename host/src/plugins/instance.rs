@@ -1,6 +1,8 @@
 //! A plugin instance: a loaded plugin plus what the admin granted it, and the life of one call:
 //! wait for a free sandbox, instantiate fresh, run under the deadline, classify what went wrong.
 
+use crate::pii::Kind;
+use crate::plugins::worlds::CallOutput;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,9 +60,13 @@ impl PluginInstance {
     /// Runs one call in a fresh sandbox. `call` instantiates the plugin in the store it is given
     /// and calls one export. The call ends at the instance's deadline, or at `deadline` if that
     /// comes first.
-    pub(crate) async fn run<R>(
+    ///
+    /// `inputs` are the personal values handed to the plugin; with the values its result holds,
+    /// they are scrubbed from what the call logged.
+    pub(crate) async fn run<R: CallOutput>(
         &self,
         deadline: Option<Instant>,
+        inputs: Vec<(Kind, String)>,
         call: impl AsyncFnOnce(&mut Store<CallState>, &LoadedPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let started = Instant::now();
@@ -81,11 +87,18 @@ impl PluginInstance {
         // The epoch callback stops wasm code at the deadline; this stops host calls (HTTP,
         // streams) that the epoch cannot interrupt.
         let outcome = tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
-        let result = match outcome {
+        let mut result = match outcome {
             Err(_elapsed) => Err(fail(PluginFault::DeadlineExceeded(budget))),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(fail(classify(&error, store.data(), budget))),
         };
+        if let Some(pii) = &self.capabilities.pii {
+            let mut known = inputs;
+            if let Ok(value) = &mut result {
+                known.extend(value.known_pii(pii.fields()));
+            }
+            store.data().log.flush(known);
+        }
         match &result {
             Ok(_) => {
                 tracing::debug!(instance = %self.name(), elapsed_ms = elapsed_ms(started), "plugin call")

@@ -22,6 +22,7 @@ use crate::capabilities::kv::KvStore;
 use crate::capabilities::net::NetEgress;
 use crate::config::{Config, InstanceConfig};
 use crate::ids::{InstanceName, PluginKind};
+use crate::pii::PiiFilter;
 pub use component::LoadedPlugin;
 pub use engine::PluginEngine;
 pub use error::{LoadError, LookupError, PluginError, PluginFault, RuntimeError};
@@ -31,6 +32,7 @@ pub use worlds::{CallError, mail::Mail, siem::Siem, uem::Uem};
 pub struct PluginRuntime {
     engine: Arc<PluginEngine>,
     instances: BTreeMap<InstanceName, Arc<PluginInstance>>,
+    pii: Option<Arc<PiiFilter>>,
 }
 
 impl PluginRuntime {
@@ -38,6 +40,7 @@ impl PluginRuntime {
     /// runtime. Every instance that cannot be loaded is reported, not just the first.
     pub async fn start(config: Config) -> Result<Self, RuntimeError> {
         let engine = Arc::new(PluginEngine::new(config.runtime)?);
+        let pii = config.pii.map(|pii| Arc::new(pii.into_filter()));
         let mut compiled: HashMap<(PathBuf, PluginKind), Result<Arc<LoadedPlugin>, LoadError>> = HashMap::new();
         let mut instances = BTreeMap::new();
         let mut failures = Vec::new();
@@ -49,7 +52,7 @@ impl PluginRuntime {
             }
             match &compiled[&key] {
                 Ok(plugin) => {
-                    let instance = build_instance(&engine, name.clone(), plugin.clone(), instance);
+                    let instance = build_instance(&engine, name.clone(), plugin.clone(), instance, pii.clone());
                     tracing::info!(
                         instance = %name,
                         kind = %plugin.kind,
@@ -65,7 +68,12 @@ impl PluginRuntime {
         if !failures.is_empty() {
             return Err(RuntimeError::Instances(failures));
         }
-        Ok(Self { engine, instances })
+        Ok(Self { engine, instances, pii })
+    }
+
+    /// The PII filter, when the config has a `[pii]` section.
+    pub fn pii(&self) -> Option<&Arc<PiiFilter>> {
+        self.pii.as_ref()
     }
 
     pub fn engine(&self) -> &PluginEngine {
@@ -123,6 +131,7 @@ fn build_instance(
     name: InstanceName,
     plugin: Arc<LoadedPlugin>,
     config: InstanceConfig,
+    pii: Option<Arc<PiiFilter>>,
 ) -> PluginInstance {
     let InstanceConfig { limits, http, net, tls, settings, secrets, .. } = config;
     let capabilities = InstanceCapabilities {
@@ -132,6 +141,7 @@ fn build_instance(
         settings,
         secrets,
         name,
+        pii,
     };
     PluginInstance::new(engine.clone(), plugin, capabilities, limits)
 }

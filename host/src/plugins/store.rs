@@ -105,7 +105,7 @@ pub fn new_store(
     deadline: Instant,
     memory: u64,
 ) -> Store<CallState> {
-    let log = Arc::new(CallLog::new(instance.name.clone()));
+    let log = Arc::new(CallLog::new(instance.name.clone(), instance.pii.clone()));
     // Host-side state a plugin can create (handles, header maps) lives outside its linear memory
     // limit; these bound it per call.
     let mut table = ResourceTable::new();

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{CallError, Check, Error, call_export};
+use super::{CallError, Check, Error, call_export, known_inputs};
 use crate::ids::PluginKind;
 pub use crate::plugins::bindings::mail::msc::mail::types::{
     Address, Delivery, Failure, Header, Message, RefusedRecipient, SendError, ServerReply,
@@ -27,14 +27,21 @@ impl<'a> Mail<'a> {
     }
 
     pub async fn send(&self, message: &Message) -> Result<Delivery, CallError<SendError>> {
-        let result: Result<Delivery, SendError> =
-            call_export(self.instance, self.deadline, PluginKind::Mail, "send", (message,)).await?;
+        let result: Result<Delivery, SendError> = call_export(
+            self.instance,
+            self.deadline,
+            PluginKind::Mail,
+            "send",
+            (message,),
+            known_inputs(self.instance, || message.clone()),
+        )
+        .await?;
         result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 
     pub async fn test_connection(&self) -> Result<Vec<Check>, CallError> {
         let result: Result<Vec<Check>, Error> =
-            call_export(self.instance, self.deadline, PluginKind::Mail, "test-connection", ()).await?;
+            call_export(self.instance, self.deadline, PluginKind::Mail, "test-connection", (), Vec::new()).await?;
         result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 }

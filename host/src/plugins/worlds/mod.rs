@@ -15,6 +15,7 @@ use super::component::LoadedPlugin;
 use super::error::PluginError;
 use super::instance::PluginInstance;
 use crate::ids::{InstanceName, PluginKind};
+use crate::pii::{FieldPolicy, Kind, PiiFields, known_values};
 pub use crate::plugins::bindings::host::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
 pub use crate::plugins::bindings::host::msc::types::pii::{Pii, PiiKind};
 pub use crate::plugins::bindings::host::msc::types::self_test::Check;
@@ -41,13 +42,15 @@ pub(crate) async fn call_export<P, R>(
     kind: PluginKind,
     function: &str,
     params: P,
+    inputs: Vec<(Kind, String)>,
 ) -> Result<R, PluginError>
 where
     P: ComponentNamedList + Lower + Send + Sync,
+    R: CallOutput,
     (R,): ComponentNamedList + Lift + Send + Sync + 'static,
 {
     instance
-        .run(deadline, async |store, plugin| {
+        .run(deadline, inputs, async |store, plugin| {
             if plugin.kind != kind {
                 return Err(wrong_world(plugin, kind));
             }
@@ -62,6 +65,43 @@ where
             Ok(result)
         })
         .await
+}
+
+/// The personal values in what `inputs` copies, handed to a plugin: its log must not repeat them.
+/// Empty, and nothing copied, when no PII filter is configured.
+pub(crate) fn known_inputs<T: PiiFields>(instance: &PluginInstance, inputs: impl FnOnce() -> T) -> Vec<(Kind, String)> {
+    match &instance.capabilities().pii {
+        Some(pii) => known_values(&mut inputs(), pii.fields()),
+        None => Vec::new(),
+    }
+}
+
+/// A call's result, as far as personal data goes: the plaintext values it carries, which the
+/// call's log lines must not repeat.
+pub trait CallOutput {
+    fn known_pii(&mut self, policy: &FieldPolicy) -> Vec<(Kind, String)>;
+}
+
+impl<T: PiiFields, E> CallOutput for Result<T, E> {
+    fn known_pii(&mut self, policy: &FieldPolicy) -> Vec<(Kind, String)> {
+        match self {
+            Ok(value) => known_values(value, policy),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl CallOutput for siem::FormatterInfo {
+    fn known_pii(&mut self, _: &FieldPolicy) -> Vec<(Kind, String)> {
+        Vec::new()
+    }
+}
+
+/// Formatted SIEM records hold the restored values, which the caller passed in as inputs.
+impl CallOutput for Vec<Result<Vec<u8>, Error>> {
+    fn known_pii(&mut self, _: &FieldPolicy) -> Vec<(Kind, String)> {
+        Vec::new()
+    }
 }
 
 /// For an instance that is not of the expected kind; instances are checked at lookup, so this

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{CallError, Error, call_export};
+use super::{CallError, Error, call_export, known_inputs};
 use crate::ids::PluginKind;
 pub use crate::plugins::bindings::siem::msc::siem::types::{
     Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing, Origin, Severity,
@@ -28,7 +28,7 @@ impl<'a> Siem<'a> {
     }
 
     pub async fn describe(&self) -> Result<FormatterInfo, PluginError> {
-        call_export(self.instance, self.deadline, PluginKind::Siem, "describe", ()).await
+        call_export(self.instance, self.deadline, PluginKind::Siem, "describe", (), Vec::new()).await
     }
 
     /// Formats a batch; one result per event, in order.
@@ -37,8 +37,15 @@ impl<'a> Siem<'a> {
         origin: &Origin,
         events: &[Event],
     ) -> Result<Vec<Result<Vec<u8>, CallError>>, PluginError> {
-        let results: Vec<Result<Vec<u8>, Error>> =
-            call_export(self.instance, self.deadline, PluginKind::Siem, "format", (origin, events)).await?;
+        let results: Vec<Result<Vec<u8>, Error>> = call_export(
+            self.instance,
+            self.deadline,
+            PluginKind::Siem,
+            "format",
+            (origin, events),
+            known_inputs(self.instance, || events.to_vec()),
+        )
+        .await?;
         let instance = self.instance.name();
         Ok(results
             .into_iter()

@@ -54,8 +54,9 @@ impl<'a> Uem<'a> {
     where
         P: ComponentNamedList + Lower + Send + Sync,
         (Result<R, Error>,): ComponentNamedList + Lift + Send + Sync + 'static,
+        R: crate::pii::PiiFields,
     {
-        call_export(self.instance, self.deadline, PluginKind::Uem, function, params)
+        call_export(self.instance, self.deadline, PluginKind::Uem, function, params, Vec::new())
             .await?
             .map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }

@@ -1,6 +1,8 @@
 //! A well-behaved UEM adapter that reports what its sandbox lets it see, for the runtime's tests.
 //!
-//! - `list_devices`: `devices` (config, default 3) synthetic devices, paged by `page_size`.
+//! - `list_devices`: `devices` (config, default 3) synthetic devices, paged by `page_size`. With
+//!   `people` (a list of `[device name, owner, email, phone]`), devices take those values in
+//!   turn; with `log_pii = true` the probe logs each one, as a careless plugin would.
 //! - `get_device(id)`: `GET {base_url}/devices/{id}`, JSON `{"name","owner","email"}`.
 //! - `set_risk`: remembers the level in the key-value store and says whether it changed.
 //! - `test_connection`: one check per thing it can observe: instance name, settings, the secrets
@@ -58,14 +60,24 @@ impl Adapter for Probe {
             None => 0,
         };
         let end = (start + u64::from(query.page_size.max(1))).min(total);
+        let people: Vec<[String; 4]> = msc_sdk::config::parse("people")?.unwrap_or_default();
+        let log_pii: bool = msc_sdk::config::parse("log_pii")?.unwrap_or(false);
         let devices = (start..end)
             .map(|i| {
-                device(
-                    format!("dev-{i}"),
-                    format!("Device {i}"),
-                    Some(format!("Owner {i}")),
-                    Some(format!("user{i}@example.com")),
-                )
+                let Some([name, owner, email, phone]) = people.get(i as usize % people.len().max(1)).cloned() else {
+                    return device(
+                        format!("dev-{i}"),
+                        format!("Device {i}"),
+                        Some(format!("Owner {i}")),
+                        Some(format!("user{i}@example.com")),
+                    );
+                };
+                if log_pii {
+                    msc_sdk::info!("synced {name} of {owner} <{email}>, phone {phone}");
+                }
+                let mut d = device(format!("dev-{i}"), name, Some(owner), Some(email));
+                d.phone = Some(Pii::phone(phone));
+                d
             })
             .collect();
         Ok(DevicePage { devices, next_cursor: (end < total).then(|| end.to_string()), total: Some(total) })
