@@ -1,4 +1,4 @@
-//! One spelling per value, so that one person yields one token: emails in lower case, phone
+//! One spelling per value, so that one person yields one token: emails and user names in lower case, phone
 //! numbers in E.164, names trimmed, Unicode in NFC. Restoring gives back the canonical spelling.
 
 use std::borrow::Cow;
@@ -25,10 +25,11 @@ impl Canonicalizer {
     pub fn canonical<'a>(&self, kind: Kind, value: &'a str) -> Cow<'a, str> {
         let value = nfc(value.trim());
         match kind {
-            Kind::Email => lowercase(value),
+            // Directories and UEMs match account names without case: `JSmith` is `jsmith`.
+            Kind::Email | Kind::UserName => lowercase(value),
             Kind::Phone => self.phone(value),
             Kind::DeviceName | Kind::PersonName => collapse_spaces(value),
-            Kind::UserName | Kind::Identifier => value,
+            Kind::Identifier => value,
         }
     }
 
@@ -133,6 +134,6 @@ mod tests {
         assert_eq!(canon(Kind::DeviceName, "Alice's iPhone"), "Alice's iPhone");
         // "é" composed and decomposed are one name.
         assert_eq!(canon(Kind::PersonName, "Ele\u{301}onore"), "El\u{e9}onore");
-        assert_eq!(canon(Kind::UserName, " JSmith "), "JSmith");
+        assert_eq!(canon(Kind::UserName, " JSmith "), "jsmith");
     }
 }

@@ -58,8 +58,11 @@ impl Detectors {
         if self.phone && text.bytes().filter(u8::is_ascii_digit).nth(6).is_some() {
             for m in PHONE.find_iter(text) {
                 let overlaps = found.iter().any(|&(s, e, _)| m.start() < e && s < m.end());
-                if !overlaps && standalone(text, m.start(), m.end()) && self.is_phone(m.as_str()) {
-                    found.push((m.start(), m.end(), Kind::Phone));
+                if overlaps || !standalone(text, m.start(), m.end()) {
+                    continue;
+                }
+                if let Some(end) = self.phone_end(text, m.start(), m.end()) {
+                    found.push((m.start(), end, Kind::Phone));
                 }
             }
         }
@@ -76,6 +79,20 @@ impl Detectors {
         }
         out.push_str(&text[at..]);
         Cow::Owned(out)
+    }
+
+    /// Where a valid number starting at `start` ends: the whole match, or, when the match took
+    /// in a trailing group that is not part of the number (`+44 7700 900123 3 times`), the
+    /// match cut back one separator at a time.
+    fn phone_end(&self, text: &str, start: usize, mut end: usize) -> Option<usize> {
+        for _ in 0..4 {
+            if self.is_phone(&text[start..end]) {
+                return Some(end);
+            }
+            end = text[start..end].rfind([' ', '-', '.']).map(|cut| start + cut)?;
+            end = start + text[start..end].trim_end_matches([' ', '-', '.', '(']).len();
+        }
+        None
     }
 
     fn is_phone(&self, candidate: &str) -> bool {
@@ -107,6 +124,7 @@ mod tests {
             mark("Device of Alice.Smith@example.com (call +1 415-555-0100 or (415) 555-0199) is compromised."),
             "Device of [email:Alice.Smith@example.com] (call [phone:+1 415-555-0100] or [phone:(415) 555-0199]) is compromised."
         );
+        assert_eq!(mark("SMS +44 7911 123456 3 times"), "SMS [phone:+44 7911 123456] 3 times");
     }
 
     #[test]

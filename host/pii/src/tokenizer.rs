@@ -114,13 +114,10 @@ impl Tokenizer {
 
     /// Opens one whole token given as bytes, remembering short ones.
     pub fn reveal_bytes(&self, token: &[u8]) -> Result<Revealed, TokenError> {
-        let cacheable = token.len() <= CACHED_TOKEN_CHARS;
-        if cacheable
-            && let Ok(cache) = self.cache.lock()
-            && let Some(hit) = cache.get(token)
-        {
-            return Ok(hit.clone());
+        if let Some(hit) = self.cached(token) {
+            return Ok(hit);
         }
+        let cacheable = token.len() <= CACHED_TOKEN_CHARS;
         let revealed = self.open(token)?;
         if cacheable && let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_ENTRIES {
@@ -129,6 +126,14 @@ impl Tokenizer {
             cache.insert(token.into(), revealed.clone());
         }
         Ok(revealed)
+    }
+
+    /// What `token` opened to, if it was opened recently.
+    pub fn cached(&self, token: &[u8]) -> Option<Revealed> {
+        if token.len() > CACHED_TOKEN_CHARS {
+            return None;
+        }
+        self.cache.lock().ok()?.get(token).cloned()
     }
 
     fn open(&self, token: &[u8]) -> Result<Revealed, TokenError> {
@@ -140,6 +145,13 @@ impl Tokenizer {
     }
 
     fn open_into(&self, token: &[u8], buf: &mut Vec<u8>) -> Result<Revealed, TokenError> {
+        // A key this keyring lacks is known from the header: no need to decode the body.
+        if let token::Peek::Token { header, .. } = token::peek(token)
+            && token.starts_with(PREFIX)
+            && self.keyring.get(header.key).is_none()
+        {
+            return Err(TokenError::UnknownKey(header.key));
+        }
         let parsed = token::parse(token, buf)?;
         let key = self.keyring.get(parsed.header.key).ok_or(TokenError::UnknownKey(parsed.header.key))?;
         let aad = associated_data(parsed.header_bytes);

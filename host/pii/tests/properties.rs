@@ -137,6 +137,19 @@ fn restored_markup_is_inert_wherever_it_lands() {
     assert!(out.contains("<h1>&lt;img src=x onerror=alert(1)&gt;</h1>"), "{out}");
     assert!(out.contains("href=\"javascript%3Aalert%281%29\""), "{out}");
 
+    // A `javascript:` URL is decoded before it runs: the quote must not come back out of it.
+    let quote = TOKENIZER.tokenize(Kind::DeviceName, "');alert(1)//").expect("tokenize");
+    let page = format!(
+        "<a href=\"javascript:show('{quote}')\">x</a><iframe srcdoc=\"{token}\"></iframe>\
+         <script>var s = \"</scripts>\"; var t = \"{quote}\";</script>"
+    );
+    let (out, stats) = restore_all(TOKENIZER.clone(), Context::Html, page.as_bytes());
+    let out = String::from_utf8(out).expect("utf-8");
+    assert_eq!(stats.restored, 3, "{out}");
+    assert!(out.contains("javascript:show('%5Cu0027%5Cu0029%5Cu003balert%5Cu00281%5Cu0029%5Cu002f%5Cu002f')"), "{out}");
+    assert!(out.contains("srcdoc=\"\\u003cimg"), "{out}");
+    assert!(out.contains("var t = \"\\u0027\\u0029\\u003balert"), "`</scripts` does not end the script: {out}");
+
     let json = format!("{{\"devices\":[{{\"name\":\"{token}\"}}]}}");
     let (out, _) = restore_all(TOKENIZER.clone(), Context::JsonString, json.as_bytes());
     let parsed: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");

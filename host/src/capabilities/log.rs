@@ -65,6 +65,16 @@ impl CallLog {
             return;
         }
         let line = sanitize(message);
+        // std's hint about RUST_BACKTRACE says nothing about the failure.
+        if source == Source::Stderr
+            && !line.starts_with("note: run with `RUST_BACKTRACE")
+            && let Ok(mut tail) = self.stderr_tail.lock()
+        {
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line.clone());
+        }
         if self.pii.is_some()
             && let Ok(mut held) = self.held.lock()
         {
@@ -90,16 +100,6 @@ impl CallLog {
     }
 
     fn emit(&self, level: Level, source: Source, line: String) {
-        // std's hint about RUST_BACKTRACE says nothing about the failure.
-        if source == Source::Stderr
-            && !line.starts_with("note: run with `RUST_BACKTRACE")
-            && let Ok(mut tail) = self.stderr_tail.lock()
-        {
-            if tail.len() == STDERR_TAIL {
-                tail.pop_front();
-            }
-            tail.push_back(line.clone());
-        }
         let instance = self.instance.as_str();
         let source = match source {
             Source::Log => "log",

@@ -643,6 +643,25 @@ password = { env = "MSC_TEST_SURELY_UNSET_VARIABLE" }
     }
 
     #[test]
+    fn pii_section_errors_point_at_their_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(
+            dir.path(),
+            "c.toml",
+            "[pii]\nkeyring = \"missing.keyring\"\ndefault_region = \"Atlantis\"\n\n[pii.fields]\n\"Employee ID\" = \"identifier\"\n",
+        );
+        let found = errors(Config::load(&file));
+        let file_name = file.display();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with(&format!("{file_name}:2:11: pii.keyring: keyring ")), "{}", found[0]);
+        assert!(found[1].starts_with(&format!("{file_name}:3:18: pii.default_region: `Atlantis`")), "{}", found[1]);
+
+        let bad_kind = write(dir.path(), "d.toml", "[pii]\nkeyring = \"k\"\n[pii.fields]\nManager = \"boss\"\n");
+        let found = errors(Config::load(&bad_kind));
+        assert!(found[0].contains("pii.fields.Manager: unknown PII kind `boss`"), "{}", found[0]);
+    }
+
+    #[test]
     fn bad_instance_names_and_missing_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "plugins/a.wasm", "");

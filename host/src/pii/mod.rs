@@ -16,7 +16,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 pub use connector_pii::{Detector, Detectors, FieldPolicy, Kind, Revealed, TokenError, TokenizeError, Tokenizer};
-pub use records::PiiFields;
+pub use records::{Markup, PiiFields};
 
 use crate::plugins::worlds::{Pii, PiiKind};
 
@@ -68,7 +68,7 @@ impl PiiFilter {
     /// may still be plaintext.
     pub fn outgoing<T: PiiFields + ?Sized>(&self, record: &mut T) -> Result<(), TokenizeError> {
         let mut result = Ok(());
-        record.visit(&self.fields, &mut |pii: &mut Pii| {
+        record.visit(&self.fields, &mut |pii: &mut Pii, _| {
             if result.is_err() {
                 return;
             }
@@ -95,7 +95,7 @@ impl PiiFilter {
     /// are not tokens are left as they are.
     pub fn incoming<T: PiiFields + ?Sized>(&self, record: &mut T) -> Result<(), RestoreError> {
         let mut result = Ok(());
-        record.visit(&self.fields, &mut |pii: &mut Pii| {
+        record.visit(&self.fields, &mut |pii: &mut Pii, markup| {
             if result.is_err() {
                 return;
             }
@@ -108,8 +108,11 @@ impl PiiFilter {
                 },
                 Some(_) => {}
                 None => {
-                    let (text, _) =
-                        restore::restore_all(self.tokenizer.clone(), restore::Context::PlainText, pii.value.as_bytes());
+                    let context = match markup {
+                        Markup::Text => restore::Context::PlainText,
+                        Markup::Html => restore::Context::Html,
+                    };
+                    let (text, _) = restore::restore_all(self.tokenizer.clone(), context, pii.value.as_bytes());
                     pii.value =
                         String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 }
@@ -185,7 +188,7 @@ impl Scrubber<'_> {
 /// must look for in the text that came with it.
 pub fn known_values<T: PiiFields + ?Sized>(record: &mut T, policy: &FieldPolicy) -> Vec<(Kind, String)> {
     let mut known = Vec::new();
-    record.visit(policy, &mut |pii: &mut Pii| {
+    record.visit(policy, &mut |pii: &mut Pii, _| {
         if let Some(kind) = kind_of(pii.kind)
             && !pii.value.starts_with(token::PREFIX_STR)
         {
@@ -254,13 +257,36 @@ mod tests {
     }
 
     #[test]
+    fn tokens_in_an_html_mail_body_are_restored_as_html() {
+        let filter = filter();
+        let token = filter.tokenizer().tokenize(Kind::DeviceName, "<script>x()</script>").expect("tokenize");
+        let mut body = Some(pii(PiiKind::FreeText, &format!("<p>Device {token} is at risk</p>")));
+        let mut message = Message {
+            id: "m".into(),
+            sender: None,
+            to: vec![],
+            cc: vec![],
+            bcc: vec![],
+            reply_to: None,
+            subject: pii(PiiKind::FreeText, &format!("Device {token}")),
+            text_body: None,
+            html_body: body.take(),
+            headers: vec![],
+        };
+        filter.incoming(&mut message).expect("restore");
+        assert_eq!(message.subject.value, "Device <script>x()</script>");
+        let html = message.html_body.map(|p| p.value).unwrap_or_default();
+        assert_eq!(html, "<p>Device &lt;script&gt;x()&lt;/script&gt; is at risk</p>");
+    }
+
+    #[test]
     fn incoming_refuses_a_token_of_another_kind() {
         let filter = filter();
-        let token = filter.tokenizer().tokenize(Kind::Email, "a@example.com").expect("tokenize");
-        let mut wrong = pii(PiiKind::DeviceName, &token);
+        let token = filter.tokenizer().tokenize(Kind::DeviceName, "Alice's iPhone").expect("tokenize");
+        let mut wrong = Address { email: pii(PiiKind::Email, &token), display_name: None };
         let error = filter.incoming(&mut wrong).expect_err("kind mismatch");
-        assert!(matches!(error, RestoreError::KindMismatch { field: "device-name", found: Kind::Email }), "{error}");
-        assert_eq!(wrong.value, token, "nothing half-restored");
+        assert!(matches!(error, RestoreError::KindMismatch { field: "email", found: Kind::DeviceName }), "{error}");
+        assert_eq!(wrong.email.value, token, "nothing half-restored");
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl PluginInstance {
             if let Ok(value) = &mut result {
                 known.extend(value.known_pii(pii.fields()));
             }
-            store.data().log.flush(known);
+            // Dropping the store flushes a last stdout/stderr line that had no newline into the
+            // log first, so it is scrubbed with the rest.
+            let log = store.data().log.clone();
+            drop(store);
+            log.flush(known);
         }
         match &result {
             Ok(_) => {

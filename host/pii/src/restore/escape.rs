@@ -15,6 +15,9 @@ pub enum Landing {
     /// A URL inside an HTML attribute (`href`, `src`, …): percent-encoded, so it can never
     /// become a `javascript:` URL.
     UrlAttribute,
+    /// A URL attribute whose value is (or may be) a `javascript:` URL, which the browser
+    /// percent-decodes and runs: JavaScript-escaped, then percent-encoded.
+    ScriptUrlAttribute,
     /// A JavaScript string: in a `<script>` or an `on…=` handler.
     JsString,
     /// A CSS string: in a `<style>` or a `style=` attribute.
@@ -29,6 +32,11 @@ pub fn escape(landing: Landing, value: &str, out: &mut Vec<u8>) {
         Landing::HtmlText => html(value, out, false),
         Landing::HtmlAttribute => html(value, out, true),
         Landing::UrlAttribute => url(value, out),
+        Landing::ScriptUrlAttribute => {
+            let mut script = Vec::with_capacity(value.len() * 2);
+            js(value, &mut script);
+            url(&String::from_utf8_lossy(&script), out);
+        }
         Landing::JsString => js(value, out),
         Landing::CssString => css(value, out),
     }

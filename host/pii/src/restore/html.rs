@@ -84,7 +84,18 @@ impl HtmlTracker {
             // Right after `<` a value would become the tag name: nothing in it may end the name.
             State::TagOpen | State::TagName { .. } => Landing::HtmlAttribute,
             // An unquoted value (or a token standing alone in the tag): named by what precedes it.
-            State::InTag { .. } => attribute_landing(self.recent(), true),
+            State::InTag { .. } => match attribute_landing(self.recent(), true) {
+                Landing::UrlAttribute => {
+                    let value = self.recent().rsplit(|&b| b == b'=').next().unwrap_or_default();
+                    if starts_with_javascript(value) { Landing::ScriptUrlAttribute } else { Landing::UrlAttribute }
+                }
+                landing => landing,
+            },
+            // A `javascript:` URL is percent-decoded and then run: JS-escape before encoding.
+            State::Value { landing: Landing::UrlAttribute, quote, .. } => match self.value_so_far(quote) {
+                Some(value) if !starts_with_javascript(value) => Landing::UrlAttribute,
+                _ => Landing::ScriptUrlAttribute,
+            },
             State::Value { landing, .. } => landing,
             State::RawText { raw: Raw::Script, .. } => Landing::JsString,
             State::RawText { raw: Raw::Style, .. } => Landing::CssString,
@@ -206,12 +217,16 @@ impl HtmlTracker {
                     }
                     let end = raw.end_tag();
                     let b = bytes[i].to_ascii_lowercase();
-                    self.state = if b == end[usize::from(matched)] {
-                        if usize::from(matched) + 1 == end.len() {
-                            State::InTag { raw: None }
-                        } else {
-                            State::RawText { raw, matched: matched + 1 }
+                    self.state = if usize::from(matched) == end.len() {
+                        // `</script` ends the element only before whitespace, `/` or `>`
+                        // (`</scripts` does not); that byte is InTag's to handle.
+                        if b.is_ascii_whitespace() || b == b'/' || b == b'>' {
+                            self.state = State::InTag { raw: None };
+                            continue;
                         }
+                        if b == b'<' { State::RawText { raw, matched: 1 } } else { State::RawText { raw, matched: 0 } }
+                    } else if b == end[usize::from(matched)] {
+                        State::RawText { raw, matched: matched + 1 }
                     } else if b == b'<' {
                         State::RawText { raw, matched: 1 }
                     } else {
@@ -236,6 +251,13 @@ impl HtmlTracker {
         }
     }
 
+    /// The part of the current quoted value seen so far, if it began within the last [`TAIL`]
+    /// bytes.
+    fn value_so_far(&self, quote: u8) -> Option<&[u8]> {
+        let recent = self.recent();
+        memchr::memrchr(quote, recent).map(|at| &recent[at + 1..])
+    }
+
     /// The bytes seen most recently (up to [`TAIL`]).
     fn recent(&self) -> &[u8] {
         &self.tail[..self.tail_len]
@@ -251,6 +273,13 @@ impl HtmlTracker {
         before[need..need + from_bytes.len()].copy_from_slice(from_bytes);
         (before, need + from_bytes.len())
     }
+}
+
+/// Whether a URL value begins with the `javascript:` scheme, as a browser reads it (leading
+/// spaces and control characters ignored, tabs and newlines inside dropped, any case).
+fn starts_with_javascript(value: &[u8]) -> bool {
+    let mut letters = value.iter().copied().skip_while(|b| *b <= b' ').filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'));
+    b"javascript:".iter().all(|expected| letters.next().is_some_and(|b| b.to_ascii_lowercase() == *expected))
 }
 
 /// Names the attribute whose value starts after `before` and says how a value in it is escaped.
@@ -291,6 +320,9 @@ fn attribute_landing(before: &[u8], unquoted: bool) -> Landing {
     lower.make_ascii_lowercase();
     match &*lower {
         b"style" => Landing::CssString,
+        // A whole document (`srcdoc`) or a refresh URL (`content`): JS escaping leaves nothing
+        // markup or a URL scheme could use.
+        b"srcdoc" | b"content" => Landing::JsString,
         b"href" | b"src" | b"action" | b"formaction" | b"xlink:href" | b"data" | b"poster" | b"cite"
         | b"background" | b"srcset" | b"ping" | b"manifest" | b"codebase" | b"longdesc" | b"usemap" => {
             Landing::UrlAttribute

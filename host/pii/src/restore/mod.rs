@@ -43,8 +43,10 @@ impl Context {
         let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         Some(match media.as_str() {
             "text/html" | "application/xhtml+xml" => Context::Html,
-            "application/javascript" | "text/javascript" => Context::JsString,
-            m if m == "application/json" || m.ends_with("+json") => Context::JsonString,
+            "application/javascript" | "text/javascript" | "application/ecmascript" | "text/ecmascript" => {
+                Context::JsString
+            }
+            m if m == "application/json" || m == "text/json" || m.ends_with("+json") => Context::JsonString,
             m if m.starts_with("text/") => Context::PlainText,
             _ => return None,
         })
@@ -136,22 +138,30 @@ impl Restorer {
                     continue;
                 }
             };
-            match self.tokenizer.reveal_bytes(&buf[start..end]) {
+            // Cheap checks first, so that text crafted to look like many long tokens costs no
+            // more than a pass over it: a span that is not all token characters is skipped up to
+            // the first character that is not; a span that fails after decoding is skipped whole.
+            // (Real tokens never overlap, so nothing genuine is skipped.)
+            let candidate = &buf[start..end];
+            let cached = self.tokenizer.cached(candidate);
+            if cached.is_none()
+                && let Some(bad) = candidate[PREFIX.len()..].iter().position(|&b| !token::is_alphabet(b))
+            {
+                self.stats.invalid += 1;
+                at = start + PREFIX.len() + bad;
+                continue;
+            }
+            match cached.map_or_else(|| self.tokenizer.reveal_bytes(candidate), Ok) {
                 Ok(revealed) => {
                     self.emit(&buf[copied..start], out);
                     escape::escape(self.landing(), &revealed.value, out);
                     self.stats.restored += 1;
                     copied = end;
-                    at = end;
                 }
-                Err(error) => {
-                    match error {
-                        TokenError::UnknownKey(_) => self.stats.foreign += 1,
-                        _ => self.stats.invalid += 1,
-                    }
-                    at = start + PREFIX.len();
-                }
+                Err(TokenError::UnknownKey(_)) => self.stats.foreign += 1,
+                Err(_) => self.stats.invalid += 1,
             }
+            at = end;
         }
     }
 
