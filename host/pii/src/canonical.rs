@@ -82,23 +82,30 @@ fn nfc(value: &str) -> Cow<'_, str> {
 }
 
 fn lowercase(value: Cow<'_, str>) -> Cow<'_, str> {
-    let is_lower = if value.is_ascii() {
-        !value.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        !value.chars().any(char::is_uppercase)
-    };
-    if is_lower { value } else { Cow::Owned(value.to_lowercase()) }
+    if value.is_ascii() {
+        return if value.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(value.to_ascii_lowercase())
+        } else {
+            value
+        };
+    }
+    if value.chars().any(char::is_uppercase) { Cow::Owned(value.to_lowercase()) } else { value }
 }
 
 /// Runs of whitespace become one space: "Alice  Smith" and "Alice Smith" are one person.
 fn collapse_spaces(value: Cow<'_, str>) -> Cow<'_, str> {
     let mut previous_space = false;
-    let needs = value.chars().any(|c| {
-        let space = c.is_whitespace();
-        let needs = space && (previous_space || c != ' ');
-        previous_space = space;
-        needs
-    });
+    // ASCII text needs no decoding to find a tab or a double space.
+    let needs = if value.is_ascii() {
+        value.as_bytes().windows(2).any(|w| w == b"  ") || value.bytes().any(|b| b.is_ascii_whitespace() && b != b' ')
+    } else {
+        value.chars().any(|c| {
+            let space = c.is_whitespace();
+            let needs = space && (previous_space || c != ' ');
+            previous_space = space;
+            needs
+        })
+    };
     if !needs {
         return value;
     }

@@ -52,40 +52,65 @@ fn push_u_escape(out: &mut Vec<u8>, c: u32) {
 }
 
 /// JSON string escaping, plus `<`, `>`, `&`, `'` and U+2028/2029 as `\u` escapes, so the JSON
-/// stays inert when a page embeds it in a `<script>`.
+/// stays inert when a page embeds it in a `<script>`. Works on bytes like [`html`].
 fn json(value: &str, out: &mut Vec<u8>) {
-    for c in value.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '<' | '>' | '&' | '\'' | '\u{2028}' | '\u{2029}' => push_u_escape(out, c as u32),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => push_u_escape(out, c as u32),
-            c => push_char(out, c),
+    let bytes = value.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (escape, len): (u32, usize) = match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | b'<' | b'>' | b'&' | b'\'' | 0..0x20 | 0x7f => (u32::from(b), 1),
+            // U+2028 and U+2029 in UTF-8.
+            0xe2 if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) => {
+                (0x2000 | u32::from(bytes[i + 2] - 0x80), 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        match escape {
+            0x22 => out.extend_from_slice(b"\\\""),
+            0x5c => out.extend_from_slice(b"\\\\"),
+            0x0a => out.extend_from_slice(b"\\n"),
+            0x0d => out.extend_from_slice(b"\\r"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            c => push_u_escape(out, c),
         }
+        i += len;
+        run = i;
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// HTML text and attribute escaping. In attributes, also everything that ends an unquoted value.
+/// Works on bytes: every character it escapes is ASCII, and runs of other bytes (UTF-8 included)
+/// are copied whole.
 fn html(value: &str, out: &mut Vec<u8>, attribute: bool) {
-    for c in value.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '>' => out.extend_from_slice(b"&gt;"),
-            '"' => out.extend_from_slice(b"&quot;"),
-            '\'' => out.extend_from_slice(b"&#39;"),
-            '`' | '=' | ' ' | '\t' | '\n' | '\r' | '\u{c}' if attribute => {
-                out.extend_from_slice(format!("&#{};", c as u32).as_bytes())
-            }
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
-                out.extend_from_slice(format!("&#{};", c as u32).as_bytes())
-            }
-            c => push_char(out, c),
+    let bytes = value.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let entity: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' => b"&quot;",
+            b'\'' => b"&#39;",
+            b'`' | b'=' | b' ' | b'\t' | b'\n' | b'\r' | 0x0c if attribute => b"",
+            0..0x20 if !matches!(b, b'\t' | b'\n' | b'\r') => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        if entity.is_empty() {
+            out.extend_from_slice(format!("&#{b};").as_bytes());
+        } else {
+            out.extend_from_slice(entity);
         }
+        run = i + 1;
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// JavaScript string escaping: every ASCII character but letters, digits and `,._@-` becomes a

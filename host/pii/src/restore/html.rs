@@ -9,7 +9,7 @@
 use super::escape::Landing;
 
 /// Bytes of lookback kept from earlier chunks, to name the attribute a value belongs to.
-const TAIL: usize = 64;
+const TAIL: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Raw {
@@ -41,11 +41,11 @@ enum State {
     InTag {
         raw: Option<Raw>,
     },
-    /// Inside a quoted attribute value of the given attribute kind.
+    /// Inside a quoted attribute value. Which attribute is worked out only if a token lands
+    /// in it: most values hold none.
     Value {
         quote: u8,
         raw: Option<Raw>,
-        landing: Landing,
     },
     /// After `<!`: `-` seen so far of `--`.
     MarkupDeclaration {
@@ -91,12 +91,21 @@ impl HtmlTracker {
                 }
                 landing => landing,
             },
-            // A `javascript:` URL is percent-decoded and then run: JS-escape before encoding.
-            State::Value { landing: Landing::UrlAttribute, quote, .. } => match self.value_so_far(quote) {
-                Some(value) if !starts_with_javascript(value) => Landing::UrlAttribute,
-                _ => Landing::ScriptUrlAttribute,
-            },
-            State::Value { landing, .. } => landing,
+            State::Value { quote, .. } => {
+                let recent = self.recent();
+                match memchr::memrchr(quote, recent) {
+                    // A `javascript:` URL is percent-decoded and then run: JS-escape first.
+                    Some(at) => match attribute_landing(&recent[..at], false) {
+                        Landing::UrlAttribute if starts_with_javascript(&recent[at + 1..]) => {
+                            Landing::ScriptUrlAttribute
+                        }
+                        landing => landing,
+                    },
+                    // The value began too far back to name its attribute: JavaScript escaping
+                    // is safe in every attribute.
+                    None => Landing::JsString,
+                }
+            }
             State::RawText { raw: Raw::Script, .. } => Landing::JsString,
             State::RawText { raw: Raw::Style, .. } => Landing::CssString,
         }
@@ -107,7 +116,7 @@ impl HtmlTracker {
         let mut i = 0;
         while i < bytes.len() {
             match self.state {
-                State::Text => match memchr::memchr(b'<', &bytes[i..]) {
+                State::Text => match find1(b'<', &bytes[i..]) {
                     Some(at) => {
                         i += at + 1;
                         self.state = State::TagOpen;
@@ -151,7 +160,7 @@ impl HtmlTracker {
                     // The byte that ended the name (`>` included) is InTag's to handle.
                     self.state = State::InTag { raw };
                 }
-                State::InTag { raw } => match memchr::memchr3(b'>', b'"', b'\'', &bytes[i..]) {
+                State::InTag { raw } => match find3(b'>', b'"', b'\'', &bytes[i..]) {
                     Some(at) => {
                         let b = bytes[i + at];
                         if b == b'>' {
@@ -160,20 +169,13 @@ impl HtmlTracker {
                                 None => State::Text,
                             };
                         } else {
-                            // Most values start far enough into the chunk to look back in place.
-                            let landing = if i + at >= TAIL {
-                                attribute_landing(&bytes[i + at - TAIL..i + at], false)
-                            } else {
-                                let (before, len) = self.before(bytes, i + at);
-                                attribute_landing(&before[..len], false)
-                            };
-                            self.state = State::Value { quote: b, raw, landing };
+                            self.state = State::Value { quote: b, raw };
                         }
                         i += at + 1;
                     }
                     None => i = bytes.len(),
                 },
-                State::Value { quote, raw, .. } => match memchr::memchr(quote, &bytes[i..]) {
+                State::Value { quote, raw, .. } => match find1(quote, &bytes[i..]) {
                     Some(at) => {
                         self.state = State::InTag { raw };
                         i += at + 1;
@@ -251,27 +253,29 @@ impl HtmlTracker {
         }
     }
 
-    /// The part of the current quoted value seen so far, if it began within the last [`TAIL`]
-    /// bytes.
-    fn value_so_far(&self, quote: u8) -> Option<&[u8]> {
-        let recent = self.recent();
-        memchr::memrchr(quote, recent).map(|at| &recent[at + 1..])
-    }
-
     /// The bytes seen most recently (up to [`TAIL`]).
     fn recent(&self) -> &[u8] {
         &self.tail[..self.tail_len]
     }
+}
 
-    /// Up to [`TAIL`] bytes before `bytes[at]`, reaching into earlier chunks when needed. Once
-    /// per attribute value, so it copies into a stack buffer rather than allocate.
-    fn before(&self, bytes: &[u8], at: usize) -> ([u8; TAIL], usize) {
-        let from_bytes = &bytes[at.saturating_sub(TAIL)..at];
-        let mut before = [0u8; TAIL];
-        let need = (TAIL - from_bytes.len()).min(self.tail_len);
-        before[..need].copy_from_slice(&self.tail[self.tail_len - need..self.tail_len]);
-        before[need..need + from_bytes.len()].copy_from_slice(from_bytes);
-        (before, need + from_bytes.len())
+/// Bytes looked at one by one before handing a search to `memchr`: in markup the next `<`, `>`
+/// or quote is usually a few bytes away, where memchr's SIMD set-up costs more than it saves.
+const SHORT: usize = 16;
+
+fn find1(needle: u8, hay: &[u8]) -> Option<usize> {
+    match hay.iter().take(SHORT).position(|&b| b == needle) {
+        Some(at) => Some(at),
+        None if hay.len() > SHORT => memchr::memchr(needle, &hay[SHORT..]).map(|at| at + SHORT),
+        None => None,
+    }
+}
+
+fn find3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
+    match hay.iter().take(SHORT).position(|&x| x == a || x == b || x == c) {
+        Some(at) => Some(at),
+        None if hay.len() > SHORT => memchr::memchr3(a, b, c, &hay[SHORT..]).map(|at| at + SHORT),
+        None => None,
     }
 }
 
