@@ -114,12 +114,19 @@ impl Tokenizer {
 
     /// Opens one whole token given as bytes, remembering short ones.
     pub fn reveal_bytes(&self, token: &[u8]) -> Result<Revealed, TokenError> {
-        if let Some(hit) = self.cached(token) {
-            return Ok(hit);
+        match self.cached(token) {
+            Some(hit) => Ok(hit),
+            None => self.open_and_remember(token),
         }
-        let cacheable = token.len() <= CACHED_TOKEN_CHARS;
+    }
+
+    /// Opens `token` without looking in the cache first (the caller just did), remembering it
+    /// if it is short.
+    pub fn open_and_remember(&self, token: &[u8]) -> Result<Revealed, TokenError> {
         let revealed = self.open(token)?;
-        if cacheable && let Ok(mut cache) = self.cache.lock() {
+        if token.len() <= CACHED_TOKEN_CHARS
+            && let Ok(mut cache) = self.cache.lock()
+        {
             if cache.len() >= CACHE_ENTRIES {
                 cache.clear();
             }

@@ -19,8 +19,8 @@ pub async fn inventory(file: &Path, only: Option<&str>, page_size: u32) -> ExitC
             return ExitCode::FAILURE;
         }
     };
-    if config.pii.is_none() {
-        eprintln!("{}: pii: missing: devices cannot leave without a keyring", file.display());
+    if let Some(missing) = config.missing_pii() {
+        eprintln!("{missing}");
         return ExitCode::FAILURE;
     }
     let runtime = match PluginRuntime::start(config).await {

@@ -19,16 +19,13 @@ fn load(file: &Path) -> Option<(PiiFilter, std::path::PathBuf)> {
             return None;
         }
     };
-    match config.pii {
-        Some(pii) => {
-            let audit = pii.audit_log.clone();
-            Some((PiiConfig::into_filter(pii), audit))
-        }
-        None => {
-            eprintln!("{}: pii: missing: add a [pii] section with `keyring = \"PATH\"`", file.display());
-            None
-        }
+    if let Some(missing) = config.missing_pii() {
+        eprintln!("{missing}");
+        return None;
     }
+    let pii = config.pii?;
+    let audit = pii.audit_log.clone();
+    Some((PiiConfig::into_filter(pii), audit))
 }
 
 /// Prints the token of `value`: what to search the cloud dashboard for.

@@ -151,7 +151,7 @@ impl Restorer {
                 at = start + PREFIX.len() + bad;
                 continue;
             }
-            match cached.map_or_else(|| self.tokenizer.reveal_bytes(candidate), Ok) {
+            match cached.map_or_else(|| self.tokenizer.open_and_remember(candidate), Ok) {
                 Ok(revealed) => {
                     self.emit(&buf[copied..start], out);
                     escape::escape(self.landing(), &revealed.value, out);
