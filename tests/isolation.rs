@@ -113,8 +113,8 @@ async fn each_instance_trusts_only_its_own_ca() {
         probe("other", ""),
         origin = server.origin(),
     ));
-    config.write("private-ca.pem", &ca.ca_pem);
-    config.write("other-ca.pem", &TestCa::new("Some other CA").ca_pem);
+    config.write("private-ca.pem", ca.ca_pem());
+    config.write("other-ca.pem", TestCa::new("Some other CA").ca_pem());
     let runtime = config.start().await;
 
     let pinned = find(&checks(&runtime, "pinned").await, "http").clone();
@@ -146,7 +146,7 @@ async fn network_streams_reach_granted_endpoints_with_host_side_tls() {
         plain = plain.target(),
         tls = tls.target(),
     ));
-    config.write("ca.pem", &ca.ca_pem);
+    config.write("ca.pem", ca.ca_pem());
     let runtime = config.start().await;
 
     assert_eq!(find(&checks(&runtime, "plain").await, "net").detail, "tls=false echo=ping");

@@ -1,12 +1,16 @@
-//! The inventory path (on-prem → cloud): page through a UEM's devices and tokenize every device
+//! The inventory path (on-prem → cloud): page through a UEM's devices, drop the repeats a
+//! shifting inventory produces, fetch each device's apps when asked, and tokenize every record
 //! field by field before it goes anywhere. The relay link will stream the result up; today
-//! `connector inventory` prints it, which is how an admin sees exactly what the cloud would get.
+//! `connector uem sync` writes it to a file, which is how an admin sees exactly what the cloud
+//! would get.
+
+use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
 use crate::pii::{PiiFilter, TokenizeError};
 use crate::plugins::CallError;
-use crate::plugins::worlds::uem::{Attribute, AttributeValue, Device, DeviceQuery, Uem};
+use crate::plugins::worlds::uem::{App, Attribute, AttributeValue, Device, DeviceQuery, Uem};
 
 /// More pages than any tenant has: a plugin whose cursor never ends is stopped here.
 const MAX_PAGES: u32 = 100_000;
@@ -21,36 +25,108 @@ pub enum InventoryError {
     CursorLoop(String),
     #[error("more than {MAX_PAGES} pages; stopping")]
     TooManyPages,
+    #[error("writing the synced records: {0}")]
+    Output(#[from] std::io::Error),
 }
 
-/// Pages through every device of `uem`, tokenizes each and passes it to `sink`. Returns how many
-/// devices were sent.
+/// What to sync.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Devices per page the host asks for; the adapter may return fewer.
+    pub page_size: u32,
+    /// Incremental sync: only devices that reported at or after this time (ms since the epoch).
+    pub changed_since_ms: Option<u64>,
+    /// Fetch each device's installed apps too (one more call per device).
+    pub apps: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self { page_size: 250, changed_since_ms: None, apps: true }
+    }
+}
+
+/// One device ready to leave the premises: tokenized, with its tokenized apps when asked for.
+pub struct SyncedDevice {
+    pub device: Device,
+    pub apps: Option<Vec<App>>,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Distinct devices sent.
+    pub devices: u64,
+    /// Records dropped because their device was already sent in this sync (pages shifting
+    /// while paging, or a device in two groups).
+    pub repeats: u64,
+    pub pages: u32,
+    /// The latest `last-seen-ms` among the devices sent: the `changed_since_ms` of the next
+    /// incremental sync.
+    pub latest_seen_ms: Option<u64>,
+}
+
+/// Pages through the devices of `uem`, tokenizes each (and its apps) and passes it to `sink`.
+/// Each device is sent once, however often the UEM lists it. Only device ids are kept in memory,
+/// never the records.
 pub async fn sync(
     uem: &Uem<'_>,
     filter: &PiiFilter,
-    page_size: u32,
-    mut sink: impl FnMut(Device),
-) -> Result<u64, InventoryError> {
-    let mut query = DeviceQuery { cursor: None, page_size, groups: Vec::new(), changed_since_ms: None };
-    let mut sent = 0;
-    for _ in 0..MAX_PAGES {
+    options: &SyncOptions,
+    mut sink: impl FnMut(SyncedDevice) -> std::io::Result<()>,
+) -> Result<SyncReport, InventoryError> {
+    let mut query = DeviceQuery {
+        cursor: None,
+        page_size: options.page_size,
+        groups: Vec::new(),
+        changed_since_ms: options.changed_since_ms,
+    };
+    let mut report = SyncReport::default();
+    let mut seen = HashSet::new();
+    while report.pages < MAX_PAGES {
         let page = uem.list_devices(&query).await?;
+        report.pages += 1;
         for mut device in page.devices {
-            filter
-                .outgoing(&mut device)
-                .map_err(|error| InventoryError::Tokenize { device: device.id.clone(), error })?;
-            sink(device);
-            sent += 1;
+            if !seen.insert(device.id.clone()) {
+                report.repeats += 1;
+                continue;
+            }
+            let apps = match options.apps {
+                true => Some(uem.list_apps(&device.id).await?),
+                false => None,
+            };
+            let id = device.id.clone();
+            let tokenize_error = |error| InventoryError::Tokenize { device: id.clone(), error };
+            filter.outgoing(&mut device).map_err(tokenize_error)?;
+            let apps = match apps {
+                Some(mut apps) => {
+                    filter.outgoing(&mut apps).map_err(tokenize_error)?;
+                    Some(apps)
+                }
+                None => None,
+            };
+            report.latest_seen_ms = report.latest_seen_ms.max(device.last_seen_ms);
+            sink(SyncedDevice { device, apps })?;
+            report.devices += 1;
         }
         match page.next_cursor {
             Some(next) if query.cursor.as_deref() == Some(next.as_str()) => {
                 return Err(InventoryError::CursorLoop(next));
             }
             Some(next) => query.cursor = Some(next),
-            None => return Ok(sent),
+            None => return Ok(report),
         }
     }
     Err(InventoryError::TooManyPages)
+}
+
+/// A synced device as one JSON line's value, the shape the cloud receives.
+pub fn synced_json(instance: &str, synced: &SyncedDevice) -> Value {
+    let mut line = json!({ "instance": instance, "device": device_json(&synced.device) });
+    if let Some(apps) = &synced.apps {
+        line["apps"] = apps.iter().map(app_json).collect();
+    }
+    line
 }
 
 /// A device as JSON, the shape the cloud receives (personal fields already tokens).
@@ -94,4 +170,16 @@ fn attribute_json(attribute: &Attribute) -> Value {
         AttributeValue::Personal(p) => json!(p.value),
     };
     json!({ "name": attribute.name, "value": value })
+}
+
+/// An app as JSON.
+pub fn app_json(app: &App) -> Value {
+    json!({
+        "name": app.name,
+        "identifier": app.identifier,
+        "version": app.version,
+        "size_bytes": app.size_bytes,
+        "managed": app.managed,
+        "attributes": app.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
+    })
 }

@@ -161,7 +161,7 @@ fn a_full_run_logs_no_plaintext() {
         // sync is what matters here.
         assert!(text(&run).contains("inventory synced, tokenized"), "{}", text(&run));
     }
-    let inventory = connector(&["inventory", "--config", path(&config)], all);
+    let inventory = connector(&["uem", "sync", "uem", "--config", path(&config), "--output", "-"], all);
     everything += &text(&inventory);
     assert!(inventory.status.success(), "{}", text(&inventory));
 

@@ -50,8 +50,9 @@ pub enum HttpError {
     Transport(String),
     /// The response arrived but its body is not what was expected.
     Body(String),
-    /// The server answered with an error status (see [`Response::error_for_status`]).
-    Status { status: u16, body: String },
+    /// The server answered with an error status (see [`Response::error_for_status`]), with the
+    /// start of its body and the wait its `Retry-After` asked for.
+    Status { status: u16, body: String, retry_after: Option<Duration> },
 }
 
 impl fmt::Display for HttpError {
@@ -67,7 +68,7 @@ impl fmt::Display for HttpError {
             HttpError::TooLarge(limit) => write!(f, "response larger than {limit} bytes"),
             HttpError::Transport(m) => write!(f, "HTTP transport error: {m}"),
             HttpError::Body(m) => write!(f, "unexpected response body: {m}"),
-            HttpError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+            HttpError::Status { status, body, .. } => write!(f, "HTTP {status}: {body}"),
         }
     }
 }
@@ -78,6 +79,12 @@ impl std::error::Error for HttpError {}
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Self {
         let message = e.to_string();
+        let retry_after_ms = match &e {
+            HttpError::Status { retry_after, .. } => {
+                retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            }
+            _ => None,
+        };
         match e {
             HttpError::Denied(_) | HttpError::InvalidUrl(_) => Error::InvalidConfig(message),
             HttpError::Tls(_) => Error::InvalidConfig(format!("{message} (check the instance's ca_file)")),
@@ -91,11 +98,9 @@ impl From<HttpError> for Error {
             }
             HttpError::Status { status: 403, .. } => Error::Forbidden(message),
             HttpError::Status { status: 404, .. } => Error::NotFound(message),
-            HttpError::Status { status: 429, .. } => {
-                Error::RateLimited(crate::RetryLater { retry_after_ms: None, message })
-            }
+            HttpError::Status { status: 429, .. } => Error::RateLimited(crate::RetryLater { retry_after_ms, message }),
             HttpError::Status { status, .. } if status >= 500 => {
-                Error::Unavailable(crate::RetryLater { retry_after_ms: None, message })
+                Error::Unavailable(crate::RetryLater { retry_after_ms, message })
             }
             HttpError::Status { .. } => Error::Protocol(message),
         }
@@ -294,11 +299,25 @@ impl Response {
 
     /// `Err(HttpError::Status)` for any status outside 2xx, with the start of the body.
     pub fn error_for_status(self) -> Result<Self, HttpError> {
+        match self.status_error() {
+            Some(error) => Err(error),
+            None => Ok(self),
+        }
+    }
+
+    /// `HttpError::Status` for any status outside 2xx (with the start of the body and the
+    /// `Retry-After` wait), `None` for success.
+    pub fn status_error(&self) -> Option<HttpError> {
         if self.is_success() {
-            return Ok(self);
+            return None;
         }
         let excerpt: String = self.text().chars().take(200).collect();
-        Err(HttpError::Status { status: self.status, body: excerpt })
+        Some(HttpError::Status { status: self.status, body: excerpt, retry_after: self.retry_after() })
+    }
+
+    /// Whether the server asked to be tried again later: 429 or any 5xx.
+    pub fn is_retryable(&self) -> bool {
+        self.status == 429 || self.status >= 500
     }
 
     pub fn text(&self) -> String {

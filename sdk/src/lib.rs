@@ -10,8 +10,10 @@
 //!
 //! It reaches outside its sandbox only through the host: [`http`] to the origins the admin
 //! granted, [`net`] streams to granted `host:port`s, its own [`config`] settings and secrets, a
-//! small [`kv`] cache, [`log`] lines, and facts about the current [`call`]. Personal data travels
-//! in [`Pii`] values, which the connector tokenizes before anything leaves the premises.
+//! small [`kv`] cache, [`log`] lines, and facts about the current [`call`]; [`retry`] backs off
+//! within the call's deadline, and [`json`] reads the loosely typed JSON many vendor APIs send.
+//! Personal data travels in [`Pii`] values, which the connector tokenizes before anything leaves
+//! the premises.
 //!
 //! ```no_run
 //! use msc_sdk::uem::{self, Adapter, App, Device, DevicePage, DeviceQuery, RiskLevel, RiskUpdate};
@@ -46,10 +48,12 @@ pub mod bindings;
 pub mod call;
 pub mod config;
 pub mod http;
+pub mod json;
 pub mod kv;
 pub mod log;
 pub mod net;
 mod pii;
+pub mod retry;
 
 pub use bindings::base::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
 pub use bindings::base::msc::types::pii::{Pii, PiiKind};

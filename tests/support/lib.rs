@@ -1,10 +1,11 @@
 //! Shared support for the connector's end-to-end tests: where the built plugins are, configs in
 //! temporary folders, a test certificate authority, and real local servers (HTTP, HTTPS, TCP and
-//! TLS echo) for plugins to talk to.
+//! TLS echo) for plugins to talk to, and the MaaS360 emulator set up the way an admin would.
 
 pub mod echo_server;
 pub mod http_server;
 pub mod logs;
+pub mod maas360;
 pub mod setup;
 pub mod test_ca;
 

@@ -1,15 +1,19 @@
 //! The command line: parsing, logging setup, and one module per verb.
 
 mod check;
-mod inventory;
 mod keys;
 mod pii;
 mod run;
+mod uem;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use connector::capabilities::log::sanitize;
+use connector::inventory::SyncOptions;
+use connector::plugins::PluginRuntime;
+use connector::plugins::worlds::uem::RiskLevel;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,22 +49,82 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Sync UEM inventory and print each device as a JSON line, tokenized: what the cloud would receive.
-    Inventory {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Only this UEM instance (default: every one).
-        #[arg(long)]
-        instance: Option<String>,
-        #[arg(long, default_value_t = 200)]
-        page_size: u32,
-    },
+    /// Work with a configured UEM instance: test the connection, sync its inventory, set a device's risk label.
+    #[command(subcommand)]
+    Uem(UemCommand),
     /// Manage the PII keyring: generate one, rotate to a new key, list keys (never their bytes).
     #[command(subcommand)]
     Keys(KeysCommand),
     /// PII tools for admins: find a person's token, reveal tokens (audited), map tokens after a rotation.
     #[command(subcommand)]
     Pii(PiiCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UemCommand {
+    /// Test the connection: credentials, reachability, device groups, device count, the risk label.
+    Test {
+        instance: String,
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Sync the inventory and write each device (with its apps) as a JSON line, tokenized: exactly what the cloud receives.
+    Sync {
+        instance: String,
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Where to write the JSON lines (`-` for stdout).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Incremental sync: only devices that reported since this time (milliseconds since the epoch, or RFC 3339).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<u64>,
+        /// Leave out each device's installed apps (saves one UEM call per device).
+        #[arg(long)]
+        no_apps: bool,
+        /// Devices per page to ask the UEM for.
+        #[arg(long, default_value_t = 250)]
+        page_size: u32,
+    },
+    /// Set a device's risk label (`high`) or clear it (`none`), and read it back.
+    SetRisk {
+        instance: String,
+        /// The UEM's device id.
+        device: String,
+        level: Risk,
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Risk {
+    None,
+    Low,
+    Medium,
+    High,
+}
+
+impl From<Risk> for RiskLevel {
+    fn from(risk: Risk) -> Self {
+        match risk {
+            Risk::None => RiskLevel::None,
+            Risk::Low => RiskLevel::Low,
+            Risk::Medium => RiskLevel::Medium,
+            Risk::High => RiskLevel::High,
+        }
+    }
+}
+
+/// `--since`: milliseconds since the epoch, or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<u64, String> {
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    let time = humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("`{text}` is neither milliseconds since the epoch nor an RFC 3339 time ({e})"))?;
+    let since = time.duration_since(std::time::UNIX_EPOCH).map_err(|_| format!("`{text}` is before 1970"))?;
+    u64::try_from(since.as_millis()).map_err(|_| format!("`{text}` is too far in the future"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,8 +186,13 @@ pub async fn run(args: Args) -> ExitCode {
     match args.command {
         Command::Run { config, once } => run::run(&config, once).await,
         Command::Check { config } => check::check(&config).await,
-        Command::Inventory { config, instance, page_size } => {
-            inventory::inventory(&config, instance.as_deref(), page_size).await
+        Command::Uem(UemCommand::Test { instance, config }) => uem::test(&config, &instance).await,
+        Command::Uem(UemCommand::Sync { instance, config, output, since, no_apps, page_size }) => {
+            let options = SyncOptions { page_size, changed_since_ms: since, apps: !no_apps };
+            uem::sync(&config, &instance, &output, options).await
+        }
+        Command::Uem(UemCommand::SetRisk { instance, device, level, config }) => {
+            uem::set_risk(&config, &instance, &device, level.into()).await
         }
         Command::Keys(KeysCommand::Generate { file }) => keys::generate(&file),
         Command::Keys(KeysCommand::Rotate { file }) => keys::rotate(&file),
@@ -131,5 +200,14 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Pii(PiiCommand::Tokenize { config, kind, value }) => pii::tokenize(&config, kind, &value),
         Command::Pii(PiiCommand::Reveal { config, tokens }) => pii::reveal(&config, &tokens),
         Command::Pii(PiiCommand::Retokenize { config }) => pii::retokenize(&config),
+    }
+}
+
+/// Text a plugin chose, made safe to print or log: emails and phone numbers tokenized, control
+/// characters escaped.
+fn shown(runtime: &PluginRuntime, text: &str) -> String {
+    match runtime.pii() {
+        Some(pii) => sanitize(&pii.scrub(text)),
+        None => sanitize(text),
     }
 }

@@ -4,13 +4,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-// Self-test results and errors hold text the plugin chose.
-use connector::capabilities::log::sanitize;
 use connector::config::Config;
 use connector::ids::PluginKind;
 use connector::inventory;
 use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
 use connector::plugins::{PluginInstance, PluginRuntime};
+
+// Self-test results and errors hold text the plugin chose.
+use super::shown;
 
 pub async fn run(file: &Path, once: bool) -> ExitCode {
     let config = match Config::load(file) {
@@ -134,23 +135,14 @@ async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) ->
     }
 }
 
-/// Text a plugin chose, made safe to log: emails and phone numbers tokenized, control characters
-/// escaped.
-fn shown(runtime: &PluginRuntime, text: &str) -> String {
-    match runtime.pii() {
-        Some(pii) => sanitize(&pii.scrub(text)),
-        None => sanitize(text),
-    }
-}
-
-/// Syncs a UEM's inventory, tokenized. With no relay configured yet the devices go nowhere; the
+/// Syncs a UEM's inventory and apps, tokenized. With no relay configured yet the devices go nowhere; the
 /// sync proves the path and reports the count.
 async fn inventory_sync(runtime: &PluginRuntime, instance: &PluginInstance) -> bool {
     let name = instance.name().as_str();
     let (Ok(uem), Some(filter)) = (runtime.uem(name), runtime.pii()) else { return false };
-    match inventory::sync(&uem, filter, 200, drop).await {
-        Ok(count) => {
-            tracing::info!(instance = name, devices = count, "inventory synced, tokenized");
+    match inventory::sync(&uem, filter, &inventory::SyncOptions::default(), |_| Ok(())).await {
+        Ok(report) => {
+            tracing::info!(instance = name, devices = report.devices, "inventory synced, tokenized");
             true
         }
         Err(error) => {

@@ -1,0 +1,52 @@
+//! The tenant's fixed clock: every timestamp is derived from one base instant so data and tests are stable.
+
+/// 2026-11-01T00:00:00Z in milliseconds since the Unix epoch: "now" for the generated data.
+pub const BASE_MS: i64 = days_from_civil(2026, 11, 1) * DAY_MS;
+
+pub const SECOND_MS: i64 = 1000;
+pub const DAY_MS: i64 = 86_400 * SECOND_MS;
+
+/// `YYYY-MM-DDTHH:MM:SS` in UTC without a zone, the way MaaS360 writes dates.
+pub fn format(ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    let secs = ms.rem_euclid(DAY_MS) / SECOND_MS;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_without_zone() {
+        assert_eq!(BASE_MS, 1_793_491_200_000);
+        assert_eq!(format(BASE_MS), "2026-11-01T00:00:00");
+        assert_eq!(format(BASE_MS - 1), "2026-10-31T23:59:59");
+        assert_eq!(format(0), "1970-01-01T00:00:00");
+        assert_eq!(format(951_782_400_000 + 3_723_000), "2000-02-29T01:02:03");
+    }
+}

@@ -1,0 +1,48 @@
+//! A throwaway private certificate authority and a server certificate it signs for `localhost`
+//! and `127.0.0.1`: how an on-prem MaaS360 behind a company CA looks to the connector, whose
+//! instance then trusts only [`PrivateCa::ca_pem`] (`ca_file`).
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+pub struct PrivateCa {
+    /// The CA certificate, PEM: what a connector instance's `ca_file` holds.
+    pub ca_pem: String,
+    pub server_cert: CertificateDer<'static>,
+    pub server_key: Vec<u8>,
+}
+
+impl PrivateCa {
+    /// A new CA named `common_name` and a server certificate for `localhost` and `127.0.0.1`.
+    pub fn new(common_name: &str) -> Result<Self, rcgen::Error> {
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, common_name);
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let server_key = KeyPair::generate()?;
+        let server_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        let server_cert = server_params.signed_by(&server_key, &issuer)?;
+        Ok(Self {
+            ca_pem: ca_cert.pem(),
+            server_cert: server_cert.der().clone(),
+            server_key: server_key.serialize_der(),
+        })
+    }
+
+    /// A TLS server config presenting the server certificate.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.server_cert.clone()], key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
