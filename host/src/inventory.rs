@@ -5,15 +5,26 @@
 //! would get.
 
 use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
 use crate::pii::{PiiFilter, TokenizeError};
 use crate::plugins::CallError;
-use crate::plugins::worlds::uem::{App, Attribute, AttributeValue, Device, DeviceQuery, Uem};
+use crate::plugins::worlds::Error;
+use crate::plugins::worlds::uem::{App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, Uem};
 
 /// More pages than any tenant has: a plugin whose cursor never ends is stopped here.
 const MAX_PAGES: u32 = 100_000;
+/// A page the UEM throttled or could not serve is asked for again this many times...
+const PAGE_ATTEMPTS: u32 = 4;
+/// ...waiting what the UEM asked, or this long when it did not say, and never longer than
+/// [`MAX_WAIT`].
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+const MAX_WAIT: Duration = Duration::from_secs(120);
+/// How far before its start an incremental sync's successor reaches back: UEM clocks and ours
+/// differ, and a device that reported while this sync paged must not fall between the two.
+const WATERMARK_MARGIN: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -60,10 +71,13 @@ pub struct SyncReport {
     /// Records dropped because their device was already sent in this sync (pages shifting
     /// while paging, or a device in two groups).
     pub repeats: u64,
+    /// Devices that left the UEM between being listed and their apps being read; not sent.
+    pub vanished: u64,
     pub pages: u32,
-    /// The latest `last-seen-ms` among the devices sent: the `changed_since_ms` of the next
-    /// incremental sync.
-    pub latest_seen_ms: Option<u64>,
+    /// Pages asked for again after the UEM throttled or failed.
+    pub page_retries: u32,
+    /// The `changed_since_ms` of the next incremental sync: this sync's start, less a margin.
+    pub next_since_ms: u64,
 }
 
 /// Pages through the devices of `uem`, tokenizes each (and its apps) and passes it to `sink`.
@@ -81,10 +95,14 @@ pub async fn sync(
         groups: Vec::new(),
         changed_since_ms: options.changed_since_ms,
     };
-    let mut report = SyncReport::default();
+    let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut report = SyncReport {
+        next_since_ms: u64::try_from(started.saturating_sub(WATERMARK_MARGIN).as_millis()).unwrap_or(0),
+        ..SyncReport::default()
+    };
     let mut seen = HashSet::new();
     while report.pages < MAX_PAGES {
-        let page = uem.list_devices(&query).await?;
+        let page = next_page(uem, &query, &mut report).await?;
         report.pages += 1;
         for mut device in page.devices {
             if !seen.insert(device.id.clone()) {
@@ -92,8 +110,15 @@ pub async fn sync(
                 continue;
             }
             let apps = match options.apps {
-                true => Some(uem.list_apps(&device.id).await?),
                 false => None,
+                true => match uem.list_apps(&device.id).await {
+                    Ok(apps) => Some(apps),
+                    Err(CallError::Reported { error: Error::NotFound(_), .. }) => {
+                        report.vanished += 1;
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                },
             };
             let id = device.id.clone();
             let tokenize_error = |error| InventoryError::Tokenize { device: id.clone(), error };
@@ -105,7 +130,6 @@ pub async fn sync(
                 }
                 None => None,
             };
-            report.latest_seen_ms = report.latest_seen_ms.max(device.last_seen_ms);
             sink(SyncedDevice { device, apps })?;
             report.devices += 1;
         }
@@ -118,6 +142,27 @@ pub async fn sync(
         }
     }
     Err(InventoryError::TooManyPages)
+}
+
+/// One page, asked for again (same cursor) when the UEM throttles or fails, waiting what it
+/// asked: the plugin gives up within its call's deadline, the sync has more patience.
+async fn next_page(uem: &Uem<'_>, query: &DeviceQuery, report: &mut SyncReport) -> Result<DevicePage, CallError> {
+    let mut attempt = 1;
+    loop {
+        let retry = match uem.list_devices(query).await {
+            Err(CallError::Reported { error: Error::RateLimited(r) | Error::Unavailable(r), .. })
+                if attempt < PAGE_ATTEMPTS =>
+            {
+                r
+            }
+            other => return other,
+        };
+        let wait = retry.retry_after_ms.map(Duration::from_millis).unwrap_or(DEFAULT_WAIT).min(MAX_WAIT);
+        tracing::warn!(attempt, wait = ?wait, "the UEM asked to retry a page later; waiting");
+        tokio::time::sleep(wait).await;
+        report.page_retries += 1;
+        attempt += 1;
+    }
 }
 
 /// A synced device as one JSON line's value, the shape the cloud receives.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use maas360_emulator::private_ca::PrivateCa;
-use maas360_emulator::{DeviceSnapshot, Emulator, EmulatorConfig};
+use maas360_emulator::{DeviceSnapshot, Emulator, EmulatorConfig, find_personal_value};
 
 mod common;
 
@@ -80,18 +80,8 @@ fn path(p: &Path) -> &str {
 
 /// No name, user name, email, asset number or phone number of the tenant appears in `text`.
 fn assert_no_plaintext(text: &str, devices: &[DeviceSnapshot]) {
-    let mut needles = Vec::new();
-    for d in devices {
-        let digits: String = d.phone.chars().filter(char::is_ascii_digit).collect();
-        for value in [&d.device_name, &d.owner, &d.username, &d.email, &d.custom_asset_number, &digits] {
-            if value.len() >= 6 {
-                needles.push(value.clone());
-            }
-        }
-    }
-    let search = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(&needles).expect("automaton");
-    if let Some(found) = search.find(text) {
-        panic!("`{}` leaked", needles[found.pattern().as_usize()]);
+    if let Some(value) = find_personal_value(text, devices) {
+        panic!("plaintext `{value}` leaked");
     }
 }
 
@@ -132,7 +122,12 @@ async fn test_sync_and_set_risk_from_the_command_line() {
     let recent = s.dir.path().join("recent.jsonl");
     ok(&connector(&["uem", "sync", "maas360", "-c", config, "-o", path(&recent), "--since", since, "--no-apps"]).await);
     let recent = std::fs::read_to_string(&recent).expect("recent");
-    assert!(recent.lines().count() < in_groups, "{}", recent.lines().count());
+    let since: i64 = since.parse().expect("milliseconds");
+    let expected = devices
+        .iter()
+        .filter(|d| d.last_reported_ms >= since && d.groups.iter().any(|g| g == "MP_Devices_Group" || g == "Lab"))
+        .count();
+    assert_eq!(recent.lines().count(), expected);
     assert!(!recent.contains("\"apps\""));
 
     let device = &devices[0].id;

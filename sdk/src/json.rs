@@ -26,10 +26,11 @@ pub fn items(value: &Value) -> impl Iterator<Item = &Value> {
     slice.iter()
 }
 
-/// Whether a text value means "no value": empty, blank, `N/A`, `NA`, `null`, `none`.
+/// Whether a text value means "no value": empty, blank, or `N/A`. (Words such as `None` or
+/// `Null` are left alone: they can be real values, a surname among them.)
 pub fn is_empty_marker(text: &str) -> bool {
     let text = text.trim();
-    text.is_empty() || ["n/a", "na", "null", "none"].iter().any(|m| text.eq_ignore_ascii_case(m))
+    text.is_empty() || text.eq_ignore_ascii_case("n/a")
 }
 
 /// A value as text: strings (trimmed) as themselves, numbers and booleans written out; `None` for
@@ -74,6 +75,146 @@ pub fn flag(value: &Value) -> Option<bool> {
     }
 }
 
+/// A scalar field of a loosely typed record, for typed (and fast) deserialization with serde:
+/// a string, a number, a boolean, or absent. `null`, objects and arrays read as absent.
+///
+/// ```
+/// use msc_sdk::json::{OneOrMany, Scalar};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Device {
+///     #[serde(default, rename = "phoneNumber")]
+///     phone: Scalar,
+/// }
+/// let one: OneOrMany<Device> = serde_json::from_str(r#"{"phoneNumber": 12025550123}"#).unwrap();
+/// assert_eq!(one.0[0].phone.text().as_deref(), Some("12025550123"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Scalar {
+    #[default]
+    Absent,
+    Text(String),
+    Number(serde_json::Number),
+    Flag(bool),
+}
+
+impl Scalar {
+    /// As text, like [`text`]: `None` when absent or an empty marker.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Scalar::Text(s) if is_empty_marker(s) => None,
+            Scalar::Text(s) => Some(s.trim().to_string()),
+            Scalar::Number(n) => Some(n.to_string()),
+            Scalar::Flag(b) => Some(b.to_string()),
+            Scalar::Absent => None,
+        }
+    }
+
+    /// As an unsigned integer, like [`unsigned`].
+    pub fn unsigned(&self) -> Option<u64> {
+        match self {
+            Scalar::Number(n) => unsigned(&Value::Number(n.clone())),
+            Scalar::Text(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// As a boolean, like [`flag`].
+    pub fn flag(&self) -> Option<bool> {
+        match self {
+            Scalar::Flag(b) => Some(*b),
+            Scalar::Number(n) => flag(&Value::Number(n.clone())),
+            Scalar::Text(s) => flag(&Value::String(s.clone())),
+            Scalar::Absent => None,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(serde_json::Number::from_f64(v).map(Scalar::Number).unwrap_or_default())
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Flag(v))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Absent)
+            }
+            fn visit_none<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Absent)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Absent)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Absent)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A list that may arrive as an array, as a single object (one item), or as `null`/absent
+/// (none), for typed deserialization: the typed counterpart of [`items`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array, a single object, or null")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|one| OneOrMany(vec![one]))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(OneOrMany(Vec::new()))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(OneOrMany(Vec::new()))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +237,26 @@ mod tests {
         assert_eq!(flag(&json!("Yes")), Some(true));
         assert_eq!(flag(&json!(false)), Some(false));
         assert_eq!(flag(&json!("maybe")), None);
+        assert_eq!(text(&json!("Null")).as_deref(), Some("Null"));
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Record {
+        #[serde(default)]
+        v: Scalar,
+    }
+
+    #[test]
+    fn typed_lists_and_scalars() {
+        let many: OneOrMany<Record> =
+            serde_json::from_str(r#"[{"v": 14.0}, {"v": "N/A"}, {"v": {"x": 1}}, {}]"#).expect("array");
+        let texts: Vec<Option<String>> = many.0.iter().map(|r| r.v.text()).collect();
+        assert_eq!(texts, vec![Some("14.0".into()), None, None, None]);
+        let one: OneOrMany<Record> = serde_json::from_str(r#"{"v": true}"#).expect("object");
+        assert_eq!(one.0.len(), 1);
+        assert_eq!(one.0[0].v.flag(), Some(true));
+        let none: OneOrMany<Record> = serde_json::from_str("null").expect("null");
+        assert!(none.0.is_empty());
+        assert_eq!(Scalar::Text(" 42 ".into()).unsigned(), Some(42));
     }
 }

@@ -211,3 +211,19 @@ fn shown(runtime: &PluginRuntime, text: &str) -> String {
         None => sanitize(text),
     }
 }
+
+/// Loads a config that must have a `[pii]` section, printing each problem to stderr.
+fn load_with_pii(file: &std::path::Path) -> Option<connector::config::Config> {
+    let config = match connector::config::Config::load(file) {
+        Ok(config) => config,
+        Err(error) => {
+            error.diagnostics.iter().for_each(|d| eprintln!("{d}"));
+            return None;
+        }
+    };
+    if let Some(missing) = config.missing_pii() {
+        eprintln!("{missing}");
+        return None;
+    }
+    Some(config)
+}

@@ -6,24 +6,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use connector::capabilities::log::sanitize;
-use connector::config::{Config, PiiConfig};
+use connector::config::PiiConfig;
 use connector::pii::audit::{AuditLog, RevealRecord};
 use connector::pii::{Kind, PiiFilter};
 
 /// Loads the config's `[pii]` section, printing what is wrong with it.
 fn load(file: &Path) -> Option<(PiiFilter, std::path::PathBuf)> {
-    let config = match Config::load(file) {
-        Ok(config) => config,
-        Err(error) => {
-            error.diagnostics.iter().for_each(|d| eprintln!("{d}"));
-            return None;
-        }
-    };
-    if let Some(missing) = config.missing_pii() {
-        eprintln!("{missing}");
-        return None;
-    }
-    let pii = config.pii?;
+    let pii = super::load_with_pii(file)?.pii?;
     let audit = pii.audit_log.clone();
     Some((PiiConfig::into_filter(pii), audit))
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use connector::config::Config;
 use connector::ids::PluginKind;
 use connector::inventory;
 use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
@@ -14,18 +13,8 @@ use connector::plugins::{PluginInstance, PluginRuntime};
 use super::shown;
 
 pub async fn run(file: &Path, once: bool) -> ExitCode {
-    let config = match Config::load(file) {
-        Ok(config) => config,
-        Err(error) => {
-            error.diagnostics.iter().for_each(|d| eprintln!("{d}"));
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(config) = super::load_with_pii(file) else { return ExitCode::FAILURE };
     config.warnings.iter().for_each(|d| tracing::warn!("{d}"));
-    if let Some(missing) = config.missing_pii() {
-        eprintln!("{missing}");
-        return ExitCode::FAILURE;
-    }
     let name = config.connector.name.clone();
     let runtime = match PluginRuntime::start(config).await {
         Ok(runtime) => runtime,

@@ -11,7 +11,6 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use connector::config::Config;
 use connector::ids::PluginKind;
 use connector::inventory::{self, SyncOptions, synced_json};
 use connector::plugins::PluginRuntime;
@@ -22,17 +21,7 @@ use super::shown;
 /// Loads the config, checks that `instance` is one of its UEM instances, and starts the runtime;
 /// prints what went wrong.
 async fn start(file: &Path, instance: &str) -> Option<PluginRuntime> {
-    let config = match Config::load(file) {
-        Ok(config) => config,
-        Err(error) => {
-            error.diagnostics.iter().for_each(|d| eprintln!("{d}"));
-            return None;
-        }
-    };
-    if let Some(missing) = config.missing_pii() {
-        eprintln!("{missing}");
-        return None;
-    }
+    let config = super::load_with_pii(file)?;
     // Named before any plugin is compiled, so a typo is reported at once.
     let uems: Vec<&str> =
         config.instances.iter().filter(|(_, i)| i.kind == PluginKind::Uem).map(|(n, _)| n.as_str()).collect();
@@ -76,7 +65,17 @@ pub async fn test(file: &Path, instance: &str) -> ExitCode {
 
 pub async fn sync(file: &Path, instance: &str, output: &Path, options: SyncOptions) -> ExitCode {
     let Some(runtime) = start(file, instance).await else { return ExitCode::FAILURE };
-    let (Ok(uem), Some(filter)) = (runtime.uem(instance), runtime.pii()) else { return ExitCode::FAILURE };
+    let (uem, filter) = match (runtime.uem(instance), runtime.pii()) {
+        (Ok(uem), Some(filter)) => (uem, filter),
+        (Err(error), _) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+        (_, None) => {
+            eprintln!("error: the config has no [pii] section");
+            return ExitCode::FAILURE;
+        }
+    };
     // A file is written beside its final name and renamed when the sync completes, so a failed
     // sync never leaves a file that looks whole.
     let to_file = output != Path::new("-");
@@ -110,17 +109,18 @@ pub async fn sync(file: &Path, instance: &str, output: &Path, options: SyncOptio
                 instance,
                 devices = report.devices,
                 repeats_dropped = report.repeats,
+                vanished = report.vanished,
                 pages = report.pages,
+                page_retries = report.page_retries,
                 "inventory synced, tokenized"
             );
             // What the next incremental sync passes as --since.
-            if let Some(latest) = report.latest_seen_ms {
-                eprintln!(
-                    "{} devices written to {}; next incremental sync: --since {latest}",
-                    report.devices,
-                    output.display()
-                );
-            }
+            eprintln!(
+                "{} devices written to {}; next incremental sync: --since {}",
+                report.devices,
+                output.display(),
+                report.next_since_ms
+            );
             ExitCode::SUCCESS
         }
         (Err(error), _) => {

@@ -1,49 +1,73 @@
 //! A device's installed apps (`softwareInstalled`).
 
 use msc_sdk::Error;
-use msc_sdk::json::{flag, items, text, unsigned};
-use msc_sdk::uem::{App, Attribute, AttributeValue};
-use serde_json::Value;
+use msc_sdk::json::{OneOrMany, Scalar};
+use msc_sdk::uem::{App, Attribute};
+use serde::Deserialize;
 
 use crate::client::Client;
+use crate::devices::attribute_value;
 
 pub fn list_apps(client: &mut Client, device_id: &str) -> Result<Vec<App>, Error> {
     let billing = client.settings.billing_id.clone();
-    let answer = client.get(
+    let answer: AppsAnswer = client.get(
         &format!("/device-apis/devices/1.0/softwareInstalled/{billing}"),
         &[("deviceId", device_id)],
         "device",
     )?;
-    let software = &answer["deviceSoftwares"];
-    if software.is_null() {
-        return Err(Error::Protocol("MaaS360 answered the app list without `deviceSoftwares`".into()));
-    }
-    Ok(items(&software["deviceSw"]).filter_map(app).collect())
+    let software = answer
+        .device_softwares
+        .ok_or_else(|| Error::Protocol("MaaS360 answered the app list without `deviceSoftwares`".into()))?;
+    Ok(software.device_sw.0.into_iter().filter_map(app).collect())
 }
 
-fn app(sw: &Value) -> Option<App> {
+/// `{"deviceSoftwares":{"deviceSw":[{"swName","swAttrs":[{"key","value"}]}]}}`.
+#[derive(Deserialize)]
+struct AppsAnswer {
+    #[serde(rename = "deviceSoftwares")]
+    device_softwares: Option<Softwares>,
+}
+
+#[derive(Deserialize)]
+struct Softwares {
+    #[serde(default, rename = "deviceSw")]
+    device_sw: OneOrMany<Software>,
+}
+
+#[derive(Deserialize)]
+struct Software {
+    #[serde(default, rename = "swName")]
+    name: Scalar,
+    #[serde(default, rename = "swAttrs")]
+    attrs: OneOrMany<SoftwareAttribute>,
+}
+
+#[derive(Deserialize)]
+struct SoftwareAttribute {
+    #[serde(default)]
+    key: Scalar,
+    #[serde(default)]
+    value: Scalar,
+}
+
+fn app(sw: Software) -> Option<App> {
     let mut app = App {
-        name: text(&sw["swName"])?,
+        name: sw.name.text()?,
         identifier: None,
         version: None,
         size_bytes: None,
         managed: None,
         attributes: Vec::new(),
     };
-    for attr in items(&sw["swAttrs"]) {
-        let Some(key) = text(&attr["key"]) else { continue };
-        let value = &attr["value"];
+    for attr in sw.attrs.0 {
+        let Some(key) = attr.key.text() else { continue };
         match key.as_str() {
-            "Application ID" => app.identifier = text(value),
-            "Version" => app.version = text(value),
-            "File Size" => app.size_bytes = unsigned(value),
-            "Installed by MDM" => app.managed = flag(value),
+            "Application ID" => app.identifier = attr.value.text(),
+            "Version" => app.version = attr.value.text(),
+            "File Size" => app.size_bytes = attr.value.unsigned(),
+            "Installed by MDM" => app.managed = attr.value.flag(),
             _ => {
-                let value = match value {
-                    Value::Number(n) => n.as_f64().map(AttributeValue::Number),
-                    other => text(other).map(AttributeValue::Text),
-                };
-                if let Some(value) = value {
+                if let Some(value) = attribute_value(&attr.value) {
                     app.attributes.push(Attribute { name: key, value });
                 }
             }

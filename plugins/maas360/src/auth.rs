@@ -12,7 +12,7 @@ use msc_sdk::{AuthError, AuthFailure, Error, kv};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::errors::{self, is_login_page};
+use crate::errors;
 use crate::settings::Settings;
 
 /// Renew a token this long after it was issued (it lives 60 minutes).
@@ -46,7 +46,12 @@ impl Session {
         if let Some(refresh) = Self::cached(settings).and_then(|s| s.refresh) {
             match refresh_token(settings, &refresh) {
                 Ok(session) => return session.store(),
-                Err(e) => msc_sdk::info!("MaaS360 token refresh failed ({e}); signing in again"),
+                // Only a refused refresh token calls for the password; throttling and outages
+                // are retried by the caller's back-off instead of doubling the load.
+                Err(Error::AuthFailed(refused)) => {
+                    msc_sdk::info!("MaaS360 refused the refresh token ({}); signing in again", refused.message)
+                }
+                Err(other) => return Err(other),
             }
         }
         Self::sign_in(settings)
@@ -126,7 +131,7 @@ fn post_auth(url: &str, body: &Value) -> Result<Response, Error> {
 /// Reads an authentication answer: JSON (asked for), XML (what MaaS360 sends when it ignores
 /// `Accept`), or an HTML login page (what some tenants send for refused credentials).
 fn session_from(settings: &Settings, response: &Response) -> Result<Session, Error> {
-    if is_login_page(response) {
+    if errors::html_page(response).is_some() {
         return Err(errors::login_page_error(&response.text()));
     }
     if !response.is_success() {

@@ -1,13 +1,13 @@
-//! Authenticated API calls: the session header, one sign-in again and retry on 401 (or a login
-//! page where JSON was expected), and back-off on 429 and 5xx within the call's deadline.
+//! Authenticated API calls: the session header, one sign-in again and retry per call on 401 (or
+//! a login page where JSON was expected), and back-off on 429 and 5xx within the call's deadline.
 
 use msc_sdk::http::{Request, Response};
 use msc_sdk::retry::Backoff;
-use msc_sdk::{AuthError, AuthFailure, Error};
-use serde_json::Value;
+use msc_sdk::{AuthError, AuthFailure, Error, RetryLater};
+use serde::de::DeserializeOwned;
 
 use crate::auth::Session;
-use crate::errors::{self, is_login_page};
+use crate::errors::{self, HtmlPage};
 use crate::settings::Settings;
 
 pub struct Client {
@@ -20,24 +20,35 @@ impl Client {
         Self { settings, session: None }
     }
 
-    /// `GET {root}{path}?{query}`, parsed as JSON. `what` names the object for errors.
-    pub fn get(&mut self, path: &str, query: &[(&str, &str)], what: &str) -> Result<Value, Error> {
+    /// `GET {root}{path}?{query}`, deserialized from JSON. `what` names the object for errors.
+    pub fn get<T: DeserializeOwned>(&mut self, path: &str, query: &[(&str, &str)], what: &str) -> Result<T, Error> {
         let url = self.settings.url(path);
         let response = self.send(what, || query.iter().fold(Request::get(&url), |r, (k, v)| r.query(k, v)))?;
         response.json().map_err(|e| Error::Protocol(format!("MaaS360 {what}: {e}")))
     }
 
-    /// `POST {root}{path}` with a form body, parsed as JSON.
-    pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)], what: &str) -> Result<Value, Error> {
+    /// `POST {root}{path}` with a form body, deserialized from JSON.
+    pub fn post_form<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, Error> {
         let url = self.settings.url(path);
         let response = self.send(what, || Request::post(&url).form(fields))?;
         response.json().map_err(|e| Error::Protocol(format!("MaaS360 {what}: {e}")))
     }
 
+    /// The v2 device search path of the tenant.
+    pub fn search_path(&self) -> String {
+        format!("/device-apis/devices/2.0/search/customer/{}", self.settings.billing_id)
+    }
+
     /// Sends the request `build` makes until it succeeds or fails for good.
     fn send(&mut self, what: &str, build: impl Fn() -> Request) -> Result<Response, Error> {
+        // Once per call, whatever the back-off retries: a token refused twice stays refused.
+        let mut signed_in_again = false;
         Backoff::default().run(|_| {
-            let mut signed_in_again = false;
             loop {
                 let session = match self.session.take() {
                     Some(session) => session,
@@ -46,8 +57,8 @@ impl Client {
                 let response =
                     build().header("authorization", &session.header()).header("accept", "application/json").send()?;
                 self.session = Some(session);
-                let refused = response.status == 401 || (response.is_success() && is_login_page(&response));
-                if refused {
+                let page = errors::html_page(&response);
+                if response.status == 401 || page == Some(HtmlPage::Login) {
                     if signed_in_again {
                         return Err(Error::AuthFailed(AuthError {
                             reason: AuthFailure::TokenRejected,
@@ -58,6 +69,13 @@ impl Client {
                     self.session = Some(Session::renew(&self.settings)?);
                     signed_in_again = true;
                     continue;
+                }
+                if page == Some(HtmlPage::Other) && response.is_success() {
+                    // A proxy or maintenance page where the API should be.
+                    return Err(Error::Unavailable(RetryLater {
+                        retry_after_ms: None,
+                        message: format!("MaaS360 answered an HTML page instead of the {what} data"),
+                    }));
                 }
                 if response.is_success() {
                     return Ok(response);

@@ -1,110 +1,146 @@
 //! A MaaS360 device record (JSON, loosely typed) as the connector's device record. Personal data
 //! goes only into `pii` slots, so the host tokenizes it.
+//!
+//! Records are deserialized straight into [`Record`] (every field a lenient [`Scalar`]) rather
+//! than through a JSON tree: a page of 250 devices is a quarter megabyte, and a sync reads
+//! hundreds of them.
 
-use msc_sdk::json::{flag, items, text, unsigned};
+use msc_sdk::json::{OneOrMany, Scalar};
 use msc_sdk::uem::{Attribute, AttributeValue, Device, DeviceStatus, Ownership, Platform};
 use msc_sdk::{Error, Pii};
-use serde_json::Value;
+use serde::Deserialize;
 
-/// Fields the record has slots for; every other scalar field becomes an attribute.
-const MAPPED: &[&str] = &[
-    "maas360DeviceID",
-    "deviceName",
-    "deviceOwner",
-    "username",
-    "emailAddress",
-    "phoneNumber",
-    "customAssetNumber",
-    "platformName",
-    "osName",
-    "osVersion",
-    "manufacturer",
-    "model",
-    "ownership",
-    "deviceStatus",
-    "imeiEsn",
-    "udid",
-    "wifiMacAddress",
-    "lastReported",
-    "lastReportedInEpochms",
-    "installedDate",
-    "installedDateInEpochms",
-    "maas360ManagedStatus",
-    "jailbreakStatus",
-    "encryptionStatus",
-    "isSupervisedDevice",
-];
+/// A device search answer: `{"devices":{"device":[…],"count":N,…}}`.
+#[derive(Deserialize)]
+pub struct SearchAnswer {
+    pub devices: Option<Listing>,
+}
 
-/// The asset number names a person often enough (an employee number) to be treated as one.
+#[derive(Deserialize)]
+pub struct Listing {
+    #[serde(default)]
+    pub device: OneOrMany<Record>,
+    #[serde(default)]
+    pub count: Scalar,
+}
+
+/// The fields of a MaaS360 device the connector uses.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Record {
+    #[serde(rename = "maas360DeviceID")]
+    pub id: Scalar,
+    device_name: Scalar,
+    device_owner: Scalar,
+    username: Scalar,
+    email_address: Scalar,
+    phone_number: Scalar,
+    custom_asset_number: Scalar,
+    platform_name: Scalar,
+    os_name: Scalar,
+    os_version: Scalar,
+    manufacturer: Scalar,
+    model: Scalar,
+    ownership: Scalar,
+    device_status: Scalar,
+    imei_esn: Scalar,
+    udid: Scalar,
+    wifi_mac_address: Scalar,
+    last_reported: Scalar,
+    last_reported_in_epochms: Scalar,
+    installed_date: Scalar,
+    installed_date_in_epochms: Scalar,
+    #[serde(rename = "maas360ManagedStatus")]
+    managed_status: Scalar,
+    jailbreak_status: Scalar,
+    encryption_status: Scalar,
+    is_supervised_device: Scalar,
+    policy_compliance_state: Scalar,
+    rule_compliance_state: Scalar,
+    // Passed on as attributes.
+    device_type: Scalar,
+    user_domain: Scalar,
+    #[serde(rename = "sourceID")]
+    source_id: Scalar,
+    os_service_pack: Scalar,
+    mailbox_device_id: Scalar,
+    test_device: Scalar,
+}
+
+/// The device's asset number names a person often enough (an employee number) to be one.
 const ASSET_NUMBER: &str = "customAssetNumber";
 
-pub fn device(record: &Value, group: Option<&str>) -> Result<Device, Error> {
-    let field = |name: &str| text(&record[name]);
-    let id = field("maas360DeviceID")
-        .ok_or_else(|| Error::Protocol("MaaS360 sent a device without maas360DeviceID".into()))?;
+pub fn device(record: &Record, group: Option<&str>) -> Result<Device, Error> {
+    let id = record.id.text().ok_or_else(|| Error::Protocol("MaaS360 sent a device without maas360DeviceID".into()))?;
     let mut attributes = Vec::new();
-    if let Some(asset) = field(ASSET_NUMBER) {
+    if let Some(asset) = record.custom_asset_number.text() {
         attributes
             .push(Attribute { name: ASSET_NUMBER.into(), value: AttributeValue::Personal(Pii::identifier(asset)) });
     }
-    if let Value::Object(fields) = record {
-        for (name, value) in fields {
-            if MAPPED.contains(&name.as_str()) {
-                continue;
-            }
-            let value = match value {
-                Value::Bool(b) => AttributeValue::Flag(*b),
-                Value::Number(n) => match n.as_f64() {
-                    Some(n) => AttributeValue::Number(n),
-                    None => continue,
-                },
-                other => match text(other) {
-                    Some(t) => AttributeValue::Text(t),
-                    None => continue,
-                },
-            };
-            attributes.push(Attribute { name: name.clone(), value });
+    for (name, value) in [
+        ("deviceType", &record.device_type),
+        ("userDomain", &record.user_domain),
+        ("sourceID", &record.source_id),
+        ("osServicePack", &record.os_service_pack),
+        ("mailboxDeviceId", &record.mailbox_device_id),
+        ("testDevice", &record.test_device),
+        ("maas360ManagedStatus", &record.managed_status),
+    ] {
+        if let Some(value) = attribute_value(value) {
+            attributes.push(Attribute { name: name.into(), value });
         }
     }
     Ok(Device {
         id,
-        name: field("deviceName").map(Pii::device_name),
-        owner: field("deviceOwner").map(Pii::person_name),
-        user_name: field("username").map(Pii::user_name),
-        email: field("emailAddress").map(Pii::email),
-        phone: field("phoneNumber").map(Pii::phone),
-        platform: platform(field("platformName").as_deref()),
-        os_name: field("osName"),
-        os_version: field("osVersion"),
-        manufacturer: field("manufacturer"),
-        model: field("model"),
-        ownership: ownership(field("ownership").as_deref()),
-        status: match field("deviceStatus").map(|s| s.to_ascii_lowercase()).as_deref() {
+        name: record.device_name.text().map(Pii::device_name),
+        owner: record.device_owner.text().map(Pii::person_name),
+        user_name: record.username.text().map(Pii::user_name),
+        email: record.email_address.text().map(Pii::email),
+        phone: record.phone_number.text().map(Pii::phone),
+        platform: platform(record.platform_name.text().as_deref()),
+        os_name: record.os_name.text(),
+        os_version: record.os_version.text(),
+        manufacturer: record.manufacturer.text(),
+        model: record.model.text(),
+        ownership: ownership(record.ownership.text().as_deref()),
+        status: match record.device_status.text().map(|s| s.to_ascii_lowercase()).as_deref() {
             Some("active") => DeviceStatus::Active,
             Some("inactive") => DeviceStatus::Inactive,
             _ => DeviceStatus::Unknown,
         },
         serial_number: None,
-        imei: field("imeiEsn"),
-        udid: field("udid"),
-        wifi_mac: field("wifiMacAddress"),
-        last_seen_ms: unsigned(&record["lastReportedInEpochms"])
-            .or_else(|| timestamp_ms(field("lastReported")?.as_str())),
-        enrolled_ms: unsigned(&record["installedDateInEpochms"])
-            .or_else(|| timestamp_ms(field("installedDate")?.as_str())),
-        managed: field("maas360ManagedStatus").and_then(|s| managed(&s)),
-        compliant: None,
-        compromised: field("jailbreakStatus").and_then(|s| compromised(&s)),
-        encrypted: field("encryptionStatus").and_then(|s| encrypted(&s)),
-        supervised: flag(&record["isSupervisedDevice"]),
+        imei: record.imei_esn.text(),
+        udid: record.udid.text(),
+        wifi_mac: record.wifi_mac_address.text(),
+        last_seen_ms: record
+            .last_reported_in_epochms
+            .unsigned()
+            .or_else(|| timestamp_ms(&record.last_reported.text()?)),
+        enrolled_ms: record
+            .installed_date_in_epochms
+            .unsigned()
+            .or_else(|| timestamp_ms(&record.installed_date.text()?)),
+        managed: record.managed_status.text().and_then(|s| managed(&s)),
+        compliant: record
+            .policy_compliance_state
+            .text()
+            .or_else(|| record.rule_compliance_state.text())
+            .and_then(|s| compliant(&s)),
+        compromised: record.jailbreak_status.text().and_then(|s| compromised(&s)),
+        encrypted: record.encryption_status.text().and_then(|s| encrypted(&s)),
+        supervised: record.is_supervised_device.flag(),
         groups: group.map(|g| vec![g.to_string()]).unwrap_or_default(),
         attributes,
     })
 }
 
-/// The device records of a search answer: `devices.device`, an array, one object, or absent.
-pub fn records(answer: &Value) -> impl Iterator<Item = &Value> {
-    items(&answer["devices"]["device"])
+/// A vendor value as an attribute value: numbers stay numbers, booleans flags, text text.
+pub fn attribute_value(value: &Scalar) -> Option<AttributeValue> {
+    match value {
+        Scalar::Flag(b) => Some(AttributeValue::Flag(*b)),
+        Scalar::Number(n) => n.as_f64().map(AttributeValue::Number),
+        other => other.text().map(AttributeValue::Text),
+    }
 }
 
 fn platform(name: Option<&str>) -> Platform {
@@ -148,11 +184,22 @@ fn compromised(status: &str) -> Option<bool> {
     }
 }
 
+fn compliant(state: &str) -> Option<bool> {
+    let s = state.to_ascii_lowercase();
+    if s.contains("out of") || s.contains("non") || s.contains("not") {
+        Some(false)
+    } else if s.contains("compliant") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 fn encrypted(status: &str) -> Option<bool> {
     let s = status.to_ascii_lowercase();
     if s.contains("not") || s.contains("unencrypted") || s == "no" {
         Some(false)
-    } else if s.contains("encrypt") || s == "yes" {
+    } else if s.contains("encrypt") || s.contains("protection") || s.contains("enabled") || s == "yes" {
         Some(true)
     } else {
         None
@@ -185,7 +232,6 @@ pub fn timestamp_ms(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn reads_timestamps_without_zone() {
@@ -196,22 +242,31 @@ mod tests {
 
     #[test]
     fn maps_quirky_records() {
-        let record = json!({
-            "maas360DeviceID": "ApplF17ABC", "deviceName": "Alice's iPhone", "phoneNumber": 12025550123u64,
+        let page = r#"{"devices": {"count": 1, "device": {
+            "maas360DeviceID": "ApplF17ABC", "deviceName": "Alice's iPhone", "phoneNumber": 12025550123,
             "imeiEsn": "", "osVersion": 14.0, "ownership": "N/A", "customAssetNumber": "EMP-1",
             "isSupervisedDevice": true, "sourceID": 2, "userDomain": "N/A", "platformName": "iOS",
-        });
-        let d = device(&record, Some("Lab")).expect("maps");
+            "encryptionStatus": "Data Protection", "policyComplianceState": "Out of Compliance"}}}"#;
+        let answer: SearchAnswer = serde_json::from_str(page).expect("parses");
+        let listing = answer.devices.expect("devices");
+        assert_eq!(listing.count.unsigned(), Some(1));
+        let d = device(&listing.device.0[0], Some("Lab")).expect("maps");
         assert_eq!(d.phone.map(|p| p.value).as_deref(), Some("12025550123"));
         assert_eq!(d.imei, None);
         assert_eq!(d.os_version.as_deref(), Some("14.0"));
         assert!(matches!(d.ownership, Ownership::Unknown));
         assert!(matches!(d.platform, Platform::Ios));
+        assert_eq!((d.encrypted, d.compliant, d.supervised), (Some(true), Some(false), Some(true)));
         assert_eq!(d.groups, vec!["Lab".to_string()]);
         assert!(
             d.attributes
                 .iter()
                 .any(|a| a.name == "customAssetNumber" && matches!(a.value, AttributeValue::Personal(_)))
+        );
+        assert!(
+            d.attributes
+                .iter()
+                .any(|a| a.name == "sourceID" && matches!(a.value, AttributeValue::Number(n) if n == 2.0))
         );
         assert!(!d.attributes.iter().any(|a| a.name == "userDomain"));
     }

@@ -4,25 +4,41 @@
 use msc_sdk::http::Response;
 use msc_sdk::{AuthError, AuthFailure, Error};
 
-/// Whether MaaS360 answered its HTML login page (refused credentials, or a session it bounced).
-pub fn is_login_page(response: &Response) -> bool {
-    response.content_type().is_some_and(|t| t == "text/html")
-        || (response.body.len() < 512 * 1024 && {
-            let start = String::from_utf8_lossy(&response.body[..response.body.len().min(512)]).to_ascii_lowercase();
-            let start = start.trim_start();
-            start.starts_with("<!doctype html") || start.starts_with("<html")
-        })
+/// An HTML page where JSON was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HtmlPage {
+    /// MaaS360's login page: refused credentials, or a session it bounced.
+    Login,
+    /// Anything else: a proxy's error or maintenance page.
+    Other,
 }
 
-/// The error an HTML login page stands for.
+/// What kind of HTML page `response` is, if it is one.
+pub fn html_page(response: &Response) -> Option<HtmlPage> {
+    let head = String::from_utf8_lossy(&response.body[..response.body.len().min(4096)]).to_ascii_lowercase();
+    let html = response.content_type().is_some_and(|t| t == "text/html")
+        || head.trim_start().starts_with("<!doctype html")
+        || head.trim_start().starts_with("<html");
+    if !html {
+        return None;
+    }
+    let body = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    let login = body.contains("type=\"password\"")
+        || body.contains("type='password'")
+        || body.contains("login")
+        || body.contains("sign in");
+    Some(if login { HtmlPage::Login } else { HtmlPage::Other })
+}
+
+/// The error the HTML page answering a sign-in stands for, from the sentences MaaS360 shows.
 pub fn login_page_error(page: &str) -> Error {
     let page = page.to_ascii_lowercase();
-    let (reason, message) = if page.contains("locked") || page.contains("disabled") {
-        (AuthFailure::AccountLocked, "MaaS360 says the API account is locked or disabled")
-    } else if page.contains("incorrect") || page.contains("password") || page.contains("invalid") {
+    let (reason, message) = if page.contains("account is locked") || page.contains("account has been locked") {
+        (AuthFailure::AccountLocked, "MaaS360 says the API account is locked")
+    } else if page.contains("you have entered is incorrect") || page.contains("invalid username or password") {
         (AuthFailure::BadCredentials, "MaaS360 refused the API user name or password (it answered its login page)")
     } else {
-        (AuthFailure::Other, "MaaS360 answered its HTML login page instead of the API")
+        (AuthFailure::Other, "MaaS360 answered its HTML login page instead of signing in")
     };
     Error::AuthFailed(AuthError { reason, message: message.into() })
 }

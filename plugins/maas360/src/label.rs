@@ -6,6 +6,8 @@ use msc_sdk::Error;
 use msc_sdk::json::{items, text, unsigned};
 use msc_sdk::uem::{RiskLevel, RiskUpdate};
 
+use serde_json::Value;
+
 use crate::client::Client;
 use crate::errors;
 
@@ -22,7 +24,7 @@ pub fn set_risk(client: &mut Client, device_id: &str, level: RiskLevel) -> Resul
         return Ok(RiskUpdate { applied, changed: Some(false), verified: true });
     }
     let billing = client.settings.billing_id.clone();
-    let answer = client.post_form(
+    let answer: Value = client.post_form(
         &format!("/device-apis/devices/1.0/setCustomAttributeValue/{billing}"),
         &[("deviceId", device_id), ("attributeName", &name), ("attributeValue", &wanted)],
         "device",
@@ -36,7 +38,8 @@ pub fn set_risk(client: &mut Client, device_id: &str, level: RiskLevel) -> Resul
     let after = read(client, device_id, &name)?;
     Ok(RiskUpdate {
         applied,
-        changed: before.map(|b| !b.eq_ignore_ascii_case(&wanted)),
+        // Written because it differed (or was unset).
+        changed: Some(true),
         verified: after.is_some_and(|a| a.eq_ignore_ascii_case(&wanted)),
     })
 }
@@ -49,7 +52,7 @@ pub fn read(client: &mut Client, device_id: &str, name: &str) -> Result<Option<S
 /// The device's custom attributes as `(name, value)`.
 pub fn attributes(client: &mut Client, device_id: &str) -> Result<Vec<(String, Option<String>)>, Error> {
     let billing = client.settings.billing_id.clone();
-    let answer =
+    let answer: Value =
         client.get(&format!("/device-apis/devices/1.0/identity/{billing}"), &[("deviceId", device_id)], "device")?;
     let identity = &answer["deviceIdentity"];
     if identity.is_null() {

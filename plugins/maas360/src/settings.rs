@@ -49,10 +49,12 @@ fn rank(level: RiskLevel) -> u8 {
 impl Settings {
     pub fn load() -> Result<Self, Error> {
         let root = config::require("server_url")?.trim().trim_end_matches('/').to_string();
-        if !(root.starts_with("https://") || root.starts_with("http://")) {
-            return Err(Error::InvalidConfig(format!(
-                "the setting `server_url` must be the tenant's API root URL, such as https://services.fiberlink.com (got `{root}`)"
-            )));
+        // The password and access key travel in the sign-in request: never in clear text.
+        if !root.starts_with("https://") {
+            return Err(Error::InvalidConfig(
+                "the setting `server_url` must be the tenant's https:// API root, such as https://services.fiberlink.com"
+                    .into(),
+            ));
         }
         let billing_id = config::require("billing_id")?.trim().to_string();
         if !billing_id.chars().all(|c| c.is_ascii_alphanumeric()) {

@@ -36,4 +36,4 @@ pub use api::search::PAGE_SIZES;
 pub use config::EmulatorConfig;
 pub use server::Emulator;
 pub use stats::Stats;
-pub use tenant::DeviceSnapshot;
+pub use tenant::{DeviceSnapshot, find_personal_value};

@@ -31,6 +31,19 @@ pub struct DeviceSnapshot {
 }
 
 impl DeviceSnapshot {
+    /// The personal values a connector must never let out, as they could be searched for in
+    /// its output: names, user name, email, asset number, and the phone number's digits (ten or
+    /// more, so they cannot match inside a timestamp). Short values are left out.
+    pub fn personal_values(&self) -> Vec<String> {
+        let digits: String = self.phone.chars().filter(char::is_ascii_digit).collect();
+        let digits = if digits.len() >= 10 { digits } else { String::new() };
+        [&self.device_name, &self.owner, &self.username, &self.email, &self.custom_asset_number, &digits]
+            .into_iter()
+            .filter(|v| v.len() >= 5 && !v.eq_ignore_ascii_case("n/a"))
+            .cloned()
+            .collect()
+    }
+
     fn of(device: &Device) -> Self {
         Self {
             id: device.id.clone(),
@@ -44,6 +57,14 @@ impl DeviceSnapshot {
             last_reported_ms: device.last_reported_ms,
         }
     }
+}
+
+/// The first personal value of `devices` found in `text` (ASCII case ignored): what a test of
+/// "no plaintext leaves" fails with.
+pub fn find_personal_value(text: &str, devices: &[DeviceSnapshot]) -> Option<String> {
+    let needles: Vec<String> = devices.iter().flat_map(DeviceSnapshot::personal_values).collect();
+    let search = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(&needles).ok()?;
+    search.find(text).map(|found| needles[found.pattern().as_usize()].clone())
 }
 
 /// A snapshot with the device's custom attributes: what the admin API shows.
