@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use connector::inventory::{self, SyncOptions, SyncReport, SyncedDevice, synced_json};
+use connector::inventory::{self, SyncOptions, SyncReport, SyncedDevice, SyncedLine};
 use connector::plugins::worlds::uem::{DeviceQuery, RiskLevel};
 use connector::plugins::worlds::{AuthFailure, Error};
 use connector::plugins::{CallError, PluginRuntime};
@@ -31,7 +31,7 @@ async fn sync(
     let filter = runtime.pii().expect("pii configured");
     let mut lines = Vec::new();
     let report = inventory::sync(&uem, filter, options, |synced: SyncedDevice| {
-        lines.push(synced_json("maas360", &synced));
+        lines.push(serde_json::to_value(SyncedLine::new("maas360", &synced))?);
         Ok(())
     })
     .await?;

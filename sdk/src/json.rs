@@ -76,29 +76,31 @@ pub fn flag(value: &Value) -> Option<bool> {
 }
 
 /// A scalar field of a loosely typed record, for typed (and fast) deserialization with serde:
-/// a string, a number, a boolean, or absent. `null`, objects and arrays read as absent.
+/// a string, a number, a boolean, or absent. `null`, objects and arrays read as absent. Text
+/// borrows from the input when it can (mark the field `#[serde(borrow)]`), so fields a plugin
+/// never reads cost no copy.
 ///
 /// ```
 /// use msc_sdk::json::{OneOrMany, Scalar};
 ///
 /// #[derive(serde::Deserialize)]
-/// struct Device {
-///     #[serde(default, rename = "phoneNumber")]
-///     phone: Scalar,
+/// struct Device<'a> {
+///     #[serde(default, borrow, rename = "phoneNumber")]
+///     phone: Scalar<'a>,
 /// }
 /// let one: OneOrMany<Device> = serde_json::from_str(r#"{"phoneNumber": 12025550123}"#).unwrap();
 /// assert_eq!(one.0[0].phone.text().as_deref(), Some("12025550123"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum Scalar {
+pub enum Scalar<'a> {
     #[default]
     Absent,
-    Text(String),
+    Text(std::borrow::Cow<'a, str>),
     Number(serde_json::Number),
     Flag(bool),
 }
 
-impl Scalar {
+impl Scalar<'_> {
     /// As text, like [`text`]: `None` when absent or an empty marker.
     pub fn text(&self) -> Option<String> {
         match self {
@@ -124,49 +126,52 @@ impl Scalar {
         match self {
             Scalar::Flag(b) => Some(*b),
             Scalar::Number(n) => flag(&Value::Number(n.clone())),
-            Scalar::Text(s) => flag(&Value::String(s.clone())),
+            Scalar::Text(s) => flag(&Value::String(s.to_string())),
             Scalar::Absent => None,
         }
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Scalar {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Scalar;
+            type Value = Scalar<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a string, number or boolean")
             }
-            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v.to_string()))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(std::borrow::Cow::Borrowed(v)))
             }
-            fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar::Text(v))
+            fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(std::borrow::Cow::Owned(v.to_string())))
             }
-            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+            fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(std::borrow::Cow::Owned(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Number(v.into()))
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Number(v.into()))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
                 Ok(serde_json::Number::from_f64(v).map(Scalar::Number).unwrap_or_default())
             }
-            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Flag(v))
             }
-            fn visit_unit<E>(self) -> Result<Scalar, E> {
+            fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Absent)
             }
-            fn visit_none<E>(self) -> Result<Scalar, E> {
+            fn visit_none<E>(self) -> Result<Scalar<'de>, E> {
                 Ok(Scalar::Absent)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'de>, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Scalar::Absent)
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'de>, A::Error> {
                 while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Scalar::Absent)
             }
@@ -241,9 +246,9 @@ mod tests {
     }
 
     #[derive(serde::Deserialize)]
-    struct Record {
-        #[serde(default)]
-        v: Scalar,
+    struct Record<'a> {
+        #[serde(default, borrow)]
+        v: Scalar<'a>,
     }
 
     #[test]
@@ -258,5 +263,7 @@ mod tests {
         let none: OneOrMany<Record> = serde_json::from_str("null").expect("null");
         assert!(none.0.is_empty());
         assert_eq!(Scalar::Text(" 42 ".into()).unsigned(), Some(42));
+        let borrowed: Record = serde_json::from_str(r#"{"v": "plain"}"#).expect("borrowed");
+        assert!(matches!(borrowed.v, Scalar::Text(std::borrow::Cow::Borrowed("plain"))));
     }
 }

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use connector::inventory::{self, SyncOptions, synced_json};
+use connector::inventory::{self, SyncOptions, SyncedLine};
 use connector::plugins::PluginRuntime;
 use connector_tests::maas360::{Credentials, Maas360};
 use http_body_util::{BodyExt, Full};
@@ -78,7 +78,7 @@ async fn sync(connector: &PluginRuntime, limit: Option<usize>) -> Duration {
         if limit.is_some_and(|l| written > l) {
             return Err(std::io::Error::other("limit reached"));
         }
-        serde_json::to_writer(&mut out, &synced_json("maas360", &synced))?;
+        serde_json::to_writer(&mut out, &SyncedLine::new("maas360", &synced))?;
         out.write_all(b"\n")
     })
     .await;

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use connector::ids::PluginKind;
-use connector::inventory::{self, SyncOptions, synced_json};
+use connector::inventory::{self, SyncOptions, SyncedLine};
 use connector::plugins::PluginRuntime;
 use connector::plugins::worlds::uem::RiskLevel;
 
@@ -93,7 +93,7 @@ pub async fn sync(file: &Path, instance: &str, output: &Path, options: SyncOptio
         Box::new(std::io::stdout().lock())
     };
     let result = inventory::sync(&uem, filter, &options, |synced| {
-        serde_json::to_writer(&mut out, &synced_json(instance, &synced))?;
+        serde_json::to_writer(&mut out, &SyncedLine::new(instance, &synced))?;
         out.write_all(b"\n")
     })
     .await;

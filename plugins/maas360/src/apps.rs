@@ -10,11 +10,13 @@ use crate::devices::attribute_value;
 
 pub fn list_apps(client: &mut Client, device_id: &str) -> Result<Vec<App>, Error> {
     let billing = client.settings.billing_id.clone();
-    let answer: AppsAnswer = client.get(
+    let response = client.fetch(
         &format!("/device-apis/devices/1.0/softwareInstalled/{billing}"),
         &[("deviceId", device_id)],
         "device",
     )?;
+    let answer: AppsAnswer<'_> =
+        serde_json::from_slice(&response.body).map_err(|e| Error::Protocol(format!("MaaS360 app list: {e}")))?;
     let software = answer
         .device_softwares
         .ok_or_else(|| Error::Protocol("MaaS360 answered the app list without `deviceSoftwares`".into()))?;
@@ -23,34 +25,34 @@ pub fn list_apps(client: &mut Client, device_id: &str) -> Result<Vec<App>, Error
 
 /// `{"deviceSoftwares":{"deviceSw":[{"swName","swAttrs":[{"key","value"}]}]}}`.
 #[derive(Deserialize)]
-struct AppsAnswer {
-    #[serde(rename = "deviceSoftwares")]
-    device_softwares: Option<Softwares>,
+struct AppsAnswer<'a> {
+    #[serde(borrow, rename = "deviceSoftwares")]
+    device_softwares: Option<Softwares<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Softwares {
-    #[serde(default, rename = "deviceSw")]
-    device_sw: OneOrMany<Software>,
+struct Softwares<'a> {
+    #[serde(default, borrow, rename = "deviceSw")]
+    device_sw: OneOrMany<Software<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Software {
-    #[serde(default, rename = "swName")]
-    name: Scalar,
-    #[serde(default, rename = "swAttrs")]
-    attrs: OneOrMany<SoftwareAttribute>,
+struct Software<'a> {
+    #[serde(default, borrow, rename = "swName")]
+    name: Scalar<'a>,
+    #[serde(default, borrow, rename = "swAttrs")]
+    attrs: OneOrMany<SoftwareAttribute<'a>>,
 }
 
 #[derive(Deserialize)]
-struct SoftwareAttribute {
-    #[serde(default)]
-    key: Scalar,
-    #[serde(default)]
-    value: Scalar,
+struct SoftwareAttribute<'a> {
+    #[serde(default, borrow)]
+    key: Scalar<'a>,
+    #[serde(default, borrow)]
+    value: Scalar<'a>,
 }
 
-fn app(sw: Software) -> Option<App> {
+fn app(sw: Software<'_>) -> Option<App> {
     let mut app = App {
         name: sw.name.text()?,
         identifier: None,

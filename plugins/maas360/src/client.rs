@@ -22,9 +22,15 @@ impl Client {
 
     /// `GET {root}{path}?{query}`, deserialized from JSON. `what` names the object for errors.
     pub fn get<T: DeserializeOwned>(&mut self, path: &str, query: &[(&str, &str)], what: &str) -> Result<T, Error> {
-        let url = self.settings.url(path);
-        let response = self.send(what, || query.iter().fold(Request::get(&url), |r, (k, v)| r.query(k, v)))?;
+        let response = self.fetch(path, query, what)?;
         response.json().map_err(|e| Error::Protocol(format!("MaaS360 {what}: {e}")))
+    }
+
+    /// `GET {root}{path}?{query}`, the successful response itself (to deserialize borrowing
+    /// from its body).
+    pub fn fetch(&mut self, path: &str, query: &[(&str, &str)], what: &str) -> Result<Response, Error> {
+        let url = self.settings.url(path);
+        self.send(what, || query.iter().fold(Request::get(&url), |r, (k, v)| r.query(k, v)))
     }
 
     /// `POST {root}{path}` with a form body, deserialized from JSON.

@@ -12,65 +12,106 @@ use serde::Deserialize;
 
 /// A device search answer: `{"devices":{"device":[…],"count":N,…}}`.
 #[derive(Deserialize)]
-pub struct SearchAnswer {
-    pub devices: Option<Listing>,
+pub struct SearchAnswer<'a> {
+    #[serde(borrow)]
+    pub devices: Option<Listing<'a>>,
+}
+
+impl<'a> SearchAnswer<'a> {
+    /// Reads a search answer, borrowing its text from `body`.
+    pub fn parse(body: &'a [u8]) -> Result<Self, Error> {
+        serde_json::from_slice(body).map_err(|e| Error::Protocol(format!("MaaS360 device search: {e}")))
+    }
 }
 
 #[derive(Deserialize)]
-pub struct Listing {
-    #[serde(default)]
-    pub device: OneOrMany<Record>,
-    #[serde(default)]
-    pub count: Scalar,
+pub struct Listing<'a> {
+    #[serde(default, borrow)]
+    pub device: OneOrMany<Record<'a>>,
+    #[serde(default, borrow)]
+    pub count: Scalar<'a>,
 }
 
 /// The fields of a MaaS360 device the connector uses.
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Record {
+pub struct Record<'a> {
     #[serde(rename = "maas360DeviceID")]
-    pub id: Scalar,
-    device_name: Scalar,
-    device_owner: Scalar,
-    username: Scalar,
-    email_address: Scalar,
-    phone_number: Scalar,
-    custom_asset_number: Scalar,
-    platform_name: Scalar,
-    os_name: Scalar,
-    os_version: Scalar,
-    manufacturer: Scalar,
-    model: Scalar,
-    ownership: Scalar,
-    device_status: Scalar,
-    imei_esn: Scalar,
-    udid: Scalar,
-    wifi_mac_address: Scalar,
-    last_reported: Scalar,
-    last_reported_in_epochms: Scalar,
-    installed_date: Scalar,
-    installed_date_in_epochms: Scalar,
+    #[serde(borrow)]
+    pub id: Scalar<'a>,
+    #[serde(borrow)]
+    device_name: Scalar<'a>,
+    #[serde(borrow)]
+    device_owner: Scalar<'a>,
+    #[serde(borrow)]
+    username: Scalar<'a>,
+    #[serde(borrow)]
+    email_address: Scalar<'a>,
+    #[serde(borrow)]
+    phone_number: Scalar<'a>,
+    #[serde(borrow)]
+    custom_asset_number: Scalar<'a>,
+    #[serde(borrow)]
+    platform_name: Scalar<'a>,
+    #[serde(borrow)]
+    os_name: Scalar<'a>,
+    #[serde(borrow)]
+    os_version: Scalar<'a>,
+    #[serde(borrow)]
+    manufacturer: Scalar<'a>,
+    #[serde(borrow)]
+    model: Scalar<'a>,
+    #[serde(borrow)]
+    ownership: Scalar<'a>,
+    #[serde(borrow)]
+    device_status: Scalar<'a>,
+    #[serde(borrow)]
+    imei_esn: Scalar<'a>,
+    #[serde(borrow)]
+    udid: Scalar<'a>,
+    #[serde(borrow)]
+    wifi_mac_address: Scalar<'a>,
+    #[serde(borrow)]
+    last_reported: Scalar<'a>,
+    #[serde(borrow)]
+    last_reported_in_epochms: Scalar<'a>,
+    #[serde(borrow)]
+    installed_date: Scalar<'a>,
+    #[serde(borrow)]
+    installed_date_in_epochms: Scalar<'a>,
     #[serde(rename = "maas360ManagedStatus")]
-    managed_status: Scalar,
-    jailbreak_status: Scalar,
-    encryption_status: Scalar,
-    is_supervised_device: Scalar,
-    policy_compliance_state: Scalar,
-    rule_compliance_state: Scalar,
+    #[serde(borrow)]
+    managed_status: Scalar<'a>,
+    #[serde(borrow)]
+    jailbreak_status: Scalar<'a>,
+    #[serde(borrow)]
+    encryption_status: Scalar<'a>,
+    #[serde(borrow)]
+    is_supervised_device: Scalar<'a>,
+    #[serde(borrow)]
+    policy_compliance_state: Scalar<'a>,
+    #[serde(borrow)]
+    rule_compliance_state: Scalar<'a>,
     // Passed on as attributes.
-    device_type: Scalar,
-    user_domain: Scalar,
+    #[serde(borrow)]
+    device_type: Scalar<'a>,
+    #[serde(borrow)]
+    user_domain: Scalar<'a>,
     #[serde(rename = "sourceID")]
-    source_id: Scalar,
-    os_service_pack: Scalar,
-    mailbox_device_id: Scalar,
-    test_device: Scalar,
+    #[serde(borrow)]
+    source_id: Scalar<'a>,
+    #[serde(borrow)]
+    os_service_pack: Scalar<'a>,
+    #[serde(borrow)]
+    mailbox_device_id: Scalar<'a>,
+    #[serde(borrow)]
+    test_device: Scalar<'a>,
 }
 
 /// The device's asset number names a person often enough (an employee number) to be one.
 const ASSET_NUMBER: &str = "customAssetNumber";
 
-pub fn device(record: &Record, group: Option<&str>) -> Result<Device, Error> {
+pub fn device(record: &Record<'_>, group: Option<&str>) -> Result<Device, Error> {
     let id = record.id.text().ok_or_else(|| Error::Protocol("MaaS360 sent a device without maas360DeviceID".into()))?;
     let mut attributes = Vec::new();
     if let Some(asset) = record.custom_asset_number.text() {
@@ -135,7 +176,7 @@ pub fn device(record: &Record, group: Option<&str>) -> Result<Device, Error> {
 }
 
 /// A vendor value as an attribute value: numbers stay numbers, booleans flags, text text.
-pub fn attribute_value(value: &Scalar) -> Option<AttributeValue> {
+pub fn attribute_value(value: &Scalar<'_>) -> Option<AttributeValue> {
     match value {
         Scalar::Flag(b) => Some(AttributeValue::Flag(*b)),
         Scalar::Number(n) => n.as_f64().map(AttributeValue::Number),
@@ -247,7 +288,7 @@ mod tests {
             "imeiEsn": "", "osVersion": 14.0, "ownership": "N/A", "customAssetNumber": "EMP-1",
             "isSupervisedDevice": true, "sourceID": 2, "userDomain": "N/A", "platformName": "iOS",
             "encryptionStatus": "Data Protection", "policyComplianceState": "Out of Compliance"}}}"#;
-        let answer: SearchAnswer = serde_json::from_str(page).expect("parses");
+        let answer = SearchAnswer::parse(page.as_bytes()).expect("parses");
         let listing = answer.devices.expect("devices");
         assert_eq!(listing.count.unsigned(), Some(1));
         let d = device(&listing.device.0[0], Some("Lab")).expect("maps");

@@ -84,8 +84,8 @@ fn fetch(client: &mut Client, cursor: Cursor) -> Result<DevicePage, Error> {
     let billing = client.settings.billing_id.clone();
     let (size, page) = (cursor.size.to_string(), cursor.page.to_string());
     let group = cursor.groups.get(cursor.group_index);
-    let answer: SearchAnswer = match group {
-        Some((id, _)) => client.get(
+    let response = match group {
+        Some((id, _)) => client.fetch(
             &format!("/device-apis/devices/1.0/searchByDeviceGroup/{billing}"),
             &[("deviceGroupId", id), ("pageSize", &size), ("pageNumber", &page)],
             "device group search",
@@ -102,9 +102,10 @@ fn fetch(client: &mut Client, cursor: Cursor) -> Result<DevicePage, Error> {
             if let Some(since) = since.as_deref() {
                 query.push(("lastReportedAfterInEpochms", since));
             }
-            client.get(&client.search_path(), &query, "device search")?
+            client.fetch(&client.search_path(), &query, "device search")?
         }
     };
+    let answer = SearchAnswer::parse(&response.body)?;
     let listing =
         answer.devices.ok_or_else(|| Error::Protocol("MaaS360 answered the device search without `devices`".into()))?;
     let count = listing.count.unsigned();

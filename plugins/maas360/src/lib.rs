@@ -37,11 +37,12 @@ impl Adapter for MaaS360 {
     fn get_device(id: String) -> Result<Device, Error> {
         let id = device_id(&id)?;
         let mut client = connect()?;
-        let answer: devices::SearchAnswer = client.get(
+        let response = client.fetch(
             &client.search_path(),
             &[("maas360DeviceId", id), ("match", "1"), ("pageSize", "25"), ("pageNumber", "1")],
             "device search",
         )?;
+        let answer = devices::SearchAnswer::parse(&response.body)?;
         let listing = answer.devices.map(|l| l.device.0).unwrap_or_default();
         let record = listing
             .iter()
@@ -120,8 +121,9 @@ mod self_test {
 
     /// Whether the label attribute exists, from the first device's custom attributes.
     fn label_defined(client: &mut Client) -> Result<String, Error> {
-        let answer: devices::SearchAnswer =
-            client.get(&client.search_path(), &[("pageSize", "25"), ("pageNumber", "1")], "device search")?;
+        let response =
+            client.fetch(&client.search_path(), &[("pageSize", "25"), ("pageNumber", "1")], "device search")?;
+        let answer = devices::SearchAnswer::parse(&response.body)?;
         let first = answer.devices.and_then(|l| l.device.0.into_iter().find_map(|d| d.id.text()));
         let Some(first) = first else {
             return Ok("no device to check it on yet".into());

@@ -5,14 +5,17 @@
 //! would get.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use serde_json::{Value, json};
 
 use crate::pii::{PiiFilter, TokenizeError};
 use crate::plugins::CallError;
 use crate::plugins::worlds::Error;
-use crate::plugins::worlds::uem::{App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, Uem};
+use crate::plugins::worlds::uem::{App, Device, DevicePage, DeviceQuery, Uem};
+
+mod line;
+
+pub use line::SyncedLine;
 
 /// More pages than any tenant has: a plugin whose cursor never ends is stopped here.
 const MAX_PAGES: u32 = 100_000;
@@ -38,6 +41,8 @@ pub enum InventoryError {
     TooManyPages,
     #[error("writing the synced records: {0}")]
     Output(#[from] std::io::Error),
+    #[error("the tokenizer thread stopped before the sync was done (a bug); nothing more was sent")]
+    TokenizerStopped,
 }
 
 /// What to sync.
@@ -80,12 +85,15 @@ pub struct SyncReport {
     pub next_since_ms: u64,
 }
 
-/// Pages through the devices of `uem`, tokenizes each (and its apps) and passes it to `sink`.
-/// Each device is sent once, however often the UEM lists it. Only device ids are kept in memory,
-/// never the records.
+/// Pages through the devices of `uem`, tokenizes each (and its apps) and passes it to `sink`, in
+/// the order the UEM listed them. Each device is sent once, however often the UEM lists it. Only
+/// device ids are kept in memory, never the records.
+///
+/// Tokenizing runs on a blocking thread, a page behind the plugin fetching the next one, so a
+/// large sync uses two cores. At most [`PAGES_IN_FLIGHT`] pages wait for it.
 pub async fn sync(
     uem: &Uem<'_>,
-    filter: &PiiFilter,
+    filter: &Arc<PiiFilter>,
     options: &SyncOptions,
     mut sink: impl FnMut(SyncedDevice) -> std::io::Result<()>,
 ) -> Result<SyncReport, InventoryError> {
@@ -100,11 +108,23 @@ pub async fn sync(
         next_since_ms: u64::try_from(started.saturating_sub(WATERMARK_MARGIN).as_millis()).unwrap_or(0),
         ..SyncReport::default()
     };
+    let (pages, mut tokenized, worker) = tokenizer(filter.clone());
+    let mut sent = |batch: Result<Vec<SyncedDevice>, InventoryError>, report: &mut SyncReport| {
+        for synced in batch? {
+            sink(synced)?;
+            report.devices += 1;
+        }
+        Ok::<_, InventoryError>(())
+    };
     let mut seen = HashSet::new();
-    while report.pages < MAX_PAGES {
+    loop {
+        if report.pages >= MAX_PAGES {
+            return Err(InventoryError::TooManyPages);
+        }
         let page = next_page(uem, &query, &mut report).await?;
         report.pages += 1;
-        for mut device in page.devices {
+        let mut batch = Vec::with_capacity(page.devices.len());
+        for device in page.devices {
             if !seen.insert(device.id.clone()) {
                 report.repeats += 1;
                 continue;
@@ -120,28 +140,61 @@ pub async fn sync(
                     Err(error) => return Err(error.into()),
                 },
             };
-            let id = device.id.clone();
-            let tokenize_error = |error| InventoryError::Tokenize { device: id.clone(), error };
-            filter.outgoing(&mut device).map_err(tokenize_error)?;
-            let apps = match apps {
-                Some(mut apps) => {
-                    filter.outgoing(&mut apps).map_err(tokenize_error)?;
-                    Some(apps)
-                }
-                None => None,
-            };
-            sink(SyncedDevice { device, apps })?;
-            report.devices += 1;
+            batch.push(SyncedDevice { device, apps });
+        }
+        // The tokenizer thread stops early only if it panicked.
+        pages.send(batch).await.map_err(|_| InventoryError::TokenizerStopped)?;
+        while let Ok(batch) = tokenized.try_recv() {
+            sent(batch, &mut report)?;
         }
         match page.next_cursor {
             Some(next) if query.cursor.as_deref() == Some(next.as_str()) => {
                 return Err(InventoryError::CursorLoop(next));
             }
             Some(next) => query.cursor = Some(next),
-            None => return Ok(report),
+            None => break,
         }
     }
-    Err(InventoryError::TooManyPages)
+    drop(pages);
+    while let Some(batch) = tokenized.recv().await {
+        sent(batch, &mut report)?;
+    }
+    // A thread that died mid-way closed its channel like one that finished: tell them apart.
+    worker.await.map_err(|_| InventoryError::TokenizerStopped)?;
+    Ok(report)
+}
+
+/// Pages of devices that may wait for the tokenizer thread.
+const PAGES_IN_FLIGHT: usize = 2;
+
+/// Pages to tokenize, and tokenized pages (or why one could not be).
+type PagesIn = tokio::sync::mpsc::Sender<Vec<SyncedDevice>>;
+type PagesOut = tokio::sync::mpsc::UnboundedReceiver<Result<Vec<SyncedDevice>, InventoryError>>;
+
+/// A blocking thread that tokenizes each page sent to it and sends it back, in order. It ends
+/// when the sending side is dropped. The way back is unbounded so the thread never waits on the
+/// caller (no deadlock); the bounded way in keeps what is in flight to a few pages.
+fn tokenizer(filter: Arc<PiiFilter>) -> (PagesIn, PagesOut, tokio::task::JoinHandle<()>) {
+    let (pages, mut to_tokenize) = tokio::sync::mpsc::channel::<Vec<SyncedDevice>>(PAGES_IN_FLIGHT);
+    let (done, tokenized) = tokio::sync::mpsc::unbounded_channel();
+    let worker = tokio::task::spawn_blocking(move || {
+        while let Some(mut batch) = to_tokenize.blocking_recv() {
+            let result = batch.iter_mut().try_for_each(|synced| tokenize(&filter, synced)).map(|()| batch);
+            if done.send(result).is_err() {
+                break;
+            }
+        }
+    });
+    (pages, tokenized, worker)
+}
+
+/// Tokenizes a device and its apps in place; on error nothing of it may be sent.
+fn tokenize(filter: &PiiFilter, synced: &mut SyncedDevice) -> Result<(), InventoryError> {
+    let mut result = filter.outgoing(&mut synced.device);
+    if let (Ok(()), Some(apps)) = (&result, &mut synced.apps) {
+        result = filter.outgoing(apps);
+    }
+    result.map_err(|error| InventoryError::Tokenize { device: synced.device.id.clone(), error })
 }
 
 /// One page, asked for again (same cursor) when the UEM throttles or fails, waiting what it
@@ -163,68 +216,4 @@ async fn next_page(uem: &Uem<'_>, query: &DeviceQuery, report: &mut SyncReport) 
         report.page_retries += 1;
         attempt += 1;
     }
-}
-
-/// A synced device as one JSON line's value, the shape the cloud receives.
-pub fn synced_json(instance: &str, synced: &SyncedDevice) -> Value {
-    let mut line = json!({ "instance": instance, "device": device_json(&synced.device) });
-    if let Some(apps) = &synced.apps {
-        line["apps"] = apps.iter().map(app_json).collect();
-    }
-    line
-}
-
-/// A device as JSON, the shape the cloud receives (personal fields already tokens).
-pub fn device_json(device: &Device) -> Value {
-    let pii = |p: &Option<crate::plugins::worlds::Pii>| p.as_ref().map(|p| p.value.clone());
-    json!({
-        "id": device.id,
-        "name": pii(&device.name),
-        "owner": pii(&device.owner),
-        "user_name": pii(&device.user_name),
-        "email": pii(&device.email),
-        "phone": pii(&device.phone),
-        "platform": format!("{:?}", device.platform).to_lowercase(),
-        "os_name": device.os_name,
-        "os_version": device.os_version,
-        "manufacturer": device.manufacturer,
-        "model": device.model,
-        "ownership": format!("{:?}", device.ownership).to_lowercase(),
-        "status": format!("{:?}", device.status).to_lowercase(),
-        "serial_number": device.serial_number,
-        "imei": device.imei,
-        "udid": device.udid,
-        "wifi_mac": device.wifi_mac,
-        "last_seen_ms": device.last_seen_ms,
-        "enrolled_ms": device.enrolled_ms,
-        "managed": device.managed,
-        "compliant": device.compliant,
-        "compromised": device.compromised,
-        "encrypted": device.encrypted,
-        "supervised": device.supervised,
-        "groups": device.groups,
-        "attributes": device.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
-    })
-}
-
-fn attribute_json(attribute: &Attribute) -> Value {
-    let value = match &attribute.value {
-        AttributeValue::Text(t) => json!(t),
-        AttributeValue::Number(n) => json!(n),
-        AttributeValue::Flag(b) => json!(b),
-        AttributeValue::Personal(p) => json!(p.value),
-    };
-    json!({ "name": attribute.name, "value": value })
-}
-
-/// An app as JSON.
-pub fn app_json(app: &App) -> Value {
-    json!({
-        "name": app.name,
-        "identifier": app.identifier,
-        "version": app.version,
-        "size_bytes": app.size_bytes,
-        "managed": app.managed,
-        "attributes": app.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
-    })
 }
