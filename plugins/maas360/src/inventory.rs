@@ -211,9 +211,10 @@ pub fn groups(client: &mut Client) -> Result<Vec<Group>, Error> {
         .collect())
 }
 
-/// How many devices a group holds (or the tenant, for `None`), from one small page.
-pub fn count(client: &mut Client, group: Option<&str>) -> Result<u64, Error> {
-    let page = fetch(
+/// The first small page of a group (or of the tenant, for `None`): its `total` says how many
+/// devices there are.
+pub fn first_page(client: &mut Client, group: Option<&str>) -> Result<DevicePage, Error> {
+    fetch(
         client,
         Cursor {
             groups: group.map(|id| vec![(id.to_string(), String::new())]).unwrap_or_default(),
@@ -224,8 +225,12 @@ pub fn count(client: &mut Client, group: Option<&str>) -> Result<u64, Error> {
             step_backs: 0,
             since: None,
         },
-    )?;
-    Ok(page.total.unwrap_or(page.devices.len() as u64))
+    )
+}
+
+/// How many devices a page says there are in all.
+pub fn total(page: &DevicePage) -> u64 {
+    page.total.unwrap_or(page.devices.len() as u64)
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ mod self_test {
     use crate::auth::Session;
     use crate::client::Client;
     use crate::settings::Settings;
-    use crate::{devices, inventory, label};
+    use crate::{inventory, label};
 
     pub fn run() -> Vec<Check> {
         let settings = match Settings::load() {
@@ -107,25 +107,29 @@ mod self_test {
         match inventory::resolve_groups(&mut client, &names) {
             Ok(groups) => {
                 for (id, name) in groups {
-                    let counted = inventory::count(&mut client, Some(&id)).map(|n| format!("id {id}, {n} devices"));
+                    let counted = inventory::first_page(&mut client, Some(&id))
+                        .map(|page| format!("id {id}, {} devices", inventory::total(&page)));
                     checks.push(check(&format!("device group `{name}`"), counted));
                 }
             }
             Err(e) => checks.push(check("device groups", Err(e))),
         }
-        checks
-            .push(check("devices", inventory::count(&mut client, None).map(|n| format!("{n} devices in the tenant"))));
-        checks.push(check(&format!("mitigation label `{}`", client.settings.label.name), label_defined(&mut client)));
+        // One page answers both the device count and which device to check the label on.
+        match inventory::first_page(&mut client, None) {
+            Ok(page) => {
+                checks.push(check("devices", Ok(format!("{} devices in the tenant", inventory::total(&page)))));
+                let first = page.devices.first().map(|d| d.id.clone());
+                let label = format!("mitigation label `{}`", client.settings.label.name);
+                checks.push(check(&label, label_defined(&mut client, first)));
+            }
+            Err(e) => checks.push(check("devices", Err(e))),
+        }
         checks
     }
 
-    /// Whether the label attribute exists, from the first device's custom attributes.
-    fn label_defined(client: &mut Client) -> Result<String, Error> {
-        let response =
-            client.fetch(&client.search_path(), &[("pageSize", "25"), ("pageNumber", "1")], "device search")?;
-        let answer = devices::SearchAnswer::parse(&response.body)?;
-        let first = answer.devices.and_then(|l| l.device.0.into_iter().find_map(|d| d.id.text()));
-        let Some(first) = first else {
+    /// Whether the label attribute exists, from the custom attributes of `device`.
+    fn label_defined(client: &mut Client, device: Option<String>) -> Result<String, Error> {
+        let Some(first) = device else {
             return Ok("no device to check it on yet".into());
         };
         let name = client.settings.label.name.clone();
