@@ -38,6 +38,7 @@ pub mod host {
             }
         ",
         world: "msc:connector/host",
+        additional_derives: [serde::Serialize, serde::Deserialize],
         imports: {
             "msc:host/net": async | trappable,
             default: trappable,
@@ -57,6 +58,8 @@ macro_rules! bindgen_world {
         bindgen_from_wit!({
             world: $world,
             exports: { default: async },
+            // The relay protocol carries these records as JSON (docs/relay-protocol.md).
+            additional_derives: [serde::Serialize, serde::Deserialize],
             with: {
                 "wasi:io": wasmtime_wasi::p2::bindings::io,
                 "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
