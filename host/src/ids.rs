@@ -78,13 +78,20 @@ impl PluginKind {
     pub const ALL: [PluginKind; 3] = [PluginKind::Uem, PluginKind::Siem, PluginKind::Mail];
 }
 
-impl fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl PluginKind {
+    /// The name used in config files and the relay protocol.
+    pub const fn as_str(self) -> &'static str {
+        match self {
             PluginKind::Uem => "uem",
             PluginKind::Siem => "siem",
             PluginKind::Mail => "mail",
-        })
+        }
+    }
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -6,7 +6,9 @@
 
 pub mod capabilities;
 pub mod config;
+pub mod dispatch;
 pub mod ids;
 pub mod inventory;
 pub mod pii;
 pub mod plugins;
+pub mod relay;

@@ -132,6 +132,20 @@ impl Keyring {
         self.keys.iter()
     }
 
+    /// Names this keyring without revealing it: connectors that share work must hold the same
+    /// keys, and the relay compares fingerprints (docs/relay-protocol.md). 32 hex digits of
+    /// SHA-256 over every key's id and the SHA-256 of its bytes, oldest first.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(b"msc keyring fingerprint v1");
+        for key in &self.keys {
+            hash.update(key.id.0.to_be_bytes());
+            hash.update(Sha256::digest(key.secret.as_slice()));
+        }
+        hash.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Reads a keyring file, refusing one that others can read.
     pub fn load(path: &Path) -> Result<Keyring, KeyringError> {
         let io = |source| KeyringError::Io { path: path.to_path_buf(), source };
@@ -285,6 +299,21 @@ fn check_permissions(_: &Path, _: &std::fs::File) -> Result<(), KeyringError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_tell_keyrings_apart_and_change_on_rotation() {
+        let a = Keyring::from_secret(KeyId(1), [7; KEY_BYTES]);
+        let same = Keyring::from_secret(KeyId(1), [7; KEY_BYTES]);
+        let other_bytes = Keyring::from_secret(KeyId(1), [8; KEY_BYTES]);
+        let other_id = Keyring::from_secret(KeyId(2), [7; KEY_BYTES]);
+        assert_eq!(a.fingerprint(), same.fingerprint());
+        assert_eq!(a.fingerprint().len(), 32);
+        assert_ne!(a.fingerprint(), other_bytes.fingerprint());
+        assert_ne!(a.fingerprint(), other_id.fingerprint());
+        let mut rotated = Keyring::from_secret(KeyId(1), [7; KEY_BYTES]);
+        rotated.rotate().expect("rotate");
+        assert_ne!(a.fingerprint(), rotated.fingerprint());
+    }
 
     #[test]
     fn generate_rotate_and_reload() {

@@ -18,6 +18,8 @@ pub enum TlsConfigError {
     CaFile { path: PathBuf, reason: String },
     #[error("the system's trust store has no usable certificates: {0}")]
     NoSystemRoots(String),
+    #[error("client certificate {}: {reason}", path.display())]
+    Identity { path: PathBuf, reason: String },
     #[error("TLS setup: {0}")]
     Rustls(#[from] rustls::Error),
 }
@@ -33,6 +35,35 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsCon
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Like [`client_config`], presenting the certificate chain and key of `identity` (PEM files)
+/// to servers that ask for one (mutual TLS).
+pub fn client_config_with_identity(
+    ca_file: Option<&Path>,
+    identity: Option<&(PathBuf, PathBuf)>,
+) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    let Some((cert_file, key_file)) = identity else { return client_config(ca_file) };
+    let roots = match ca_file {
+        Some(path) => Arc::new(roots_from_pem_file(path)?),
+        None => system_roots()?,
+    };
+    let identity_error = |path: &Path, reason: String| TlsConfigError::Identity { path: path.to_path_buf(), reason };
+    let chain = CertificateDer::pem_file_iter(cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| identity_error(cert_file, format!("cannot be read as PEM certificates: {e}")))?;
+    if chain.is_empty() {
+        return Err(identity_error(cert_file, "holds no PEM certificates".into()));
+    }
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| identity_error(key_file, format!("cannot be read as a PEM private key: {e}")))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| identity_error(cert_file, format!("does not match its key: {e}")))?;
     Ok(Arc::new(config))
 }
 

@@ -1,21 +1,27 @@
-//! `connector run --config FILE`: loads every plugin instance, self-tests each, and serves until
-//! SIGINT or SIGTERM.
+//! `connector run --config FILE`: loads every plugin instance, self-tests each, then takes tasks
+//! from the cloud relay (when `[relay]` is configured) until SIGINT or SIGTERM, and drains.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
+use connector::dispatch::{ConnectorStatus, Dispatcher};
 use connector::ids::PluginKind;
 use connector::inventory;
 use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
 use connector::plugins::{PluginInstance, PluginRuntime};
+use connector::relay::{Identity, RelayLink};
 
 // Self-test results and errors hold text the plugin chose.
 use super::shown;
 
 pub async fn run(file: &Path, once: bool) -> ExitCode {
-    let Some(config) = super::load_with_pii(file) else { return ExitCode::FAILURE };
+    let Some(mut config) = super::load_with_pii(file) else { return ExitCode::FAILURE };
     config.warnings.iter().for_each(|d| tracing::warn!("{d}"));
     let name = config.connector.name.clone();
+    let relay = config.relay.take();
+    let keyring = config.pii.as_ref().map(|p| p.keyring.fingerprint()).unwrap_or_default();
     let runtime = match PluginRuntime::start(config).await {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -32,17 +38,80 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     let mut healthy = true;
     for instance in runtime.instances() {
         healthy &= self_test(&runtime, instance, &name).await;
-        if instance.kind() == PluginKind::Uem {
+        // Without a relay, a sync proves the inventory path; with one, the cloud asks for syncs.
+        if instance.kind() == PluginKind::Uem && (relay.is_none() || once) {
             healthy &= inventory_sync(&runtime, instance).await;
         }
     }
     if once {
         return if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
-    tracing::info!("serving; no cloud relay is configured, so only local plugin instances run. Stop with Ctrl-C.");
-    wait_for_shutdown().await;
-    tracing::info!("shutting down");
-    ExitCode::SUCCESS
+    match relay {
+        Some(relay) => serve_relay(runtime, &relay, name, keyring).await,
+        None => {
+            tracing::info!("serving; no [relay] is configured, so only local plugin instances run. Stop with Ctrl-C.");
+            wait_for_shutdown().await;
+            tracing::info!("shutting down");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Takes tasks from the relay until a signal, then drains.
+async fn serve_relay(
+    runtime: PluginRuntime,
+    relay: &connector::config::RelayConfig,
+    name: String,
+    keyring: String,
+) -> ExitCode {
+    let Some(filter) = runtime.pii().cloned() else { return ExitCode::FAILURE };
+    let run_id = random_run_id();
+    let identity = Identity {
+        name: name.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run: run_id.clone(),
+        keyring: keyring.clone(),
+        capacity: relay.capacity,
+        instances: runtime.instances().map(|i| (i.name().to_string(), i.kind().as_str())).collect(),
+    };
+    let status = ConnectorStatus {
+        name,
+        version: identity.version.clone(),
+        run: run_id,
+        keyring,
+        capacity: relay.capacity,
+        started: Instant::now(),
+        in_flight: Arc::default(),
+    };
+    let dispatcher = Arc::new(Dispatcher::new(Arc::new(runtime), filter, status));
+    let link = match RelayLink::new(relay, identity, dispatcher) {
+        Ok(link) => link,
+        Err(error) => {
+            tracing::error!("relay {}: {error}", relay.origin);
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(relay = %relay.origin, capacity = relay.capacity, proxy = relay.proxy.is_some(), "taking tasks from the relay; stop with Ctrl-C or SIGTERM");
+    match link.serve(wait_for_shutdown()).await {
+        Ok(report) => {
+            tracing::info!(
+                finished = report.finished_in_drain,
+                released = report.released,
+                "stopped: running tasks drained, the rest released to other connectors"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("relay {}: {error}", relay.origin);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn random_run_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs an instance's self-test and logs the outcome; `false` if it failed.

@@ -39,6 +39,7 @@
 //! ```
 
 pub mod diagnostics;
+pub mod relay;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,7 @@ use crate::pii::keyring::Keyring;
 use crate::pii::{Detector, Kind};
 use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
+pub use relay::{ProxyConfig, RelayConfig};
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 pub const MAX_DEADLINE: Duration = Duration::from_secs(3600);
@@ -79,6 +81,8 @@ pub struct Config {
     pub instances: BTreeMap<InstanceName, InstanceConfig>,
     /// The PII filter's keyring and policy; `None` when the file has no `[pii]` section.
     pub pii: Option<PiiConfig>,
+    /// The cloud relay to take tasks from; `None` when the file has no `[relay]` section.
+    pub relay: Option<RelayConfig>,
     /// Problems that do not stop the connector, e.g. a secret file others can read.
     pub warnings: Vec<Diagnostic>,
 }
@@ -166,6 +170,7 @@ struct RawConfig {
     #[serde(default)]
     instances: BTreeMap<String, RawInstance>,
     pii: Option<RawPii>,
+    relay: Option<relay::RawRelay>,
 }
 
 #[derive(Deserialize)]
@@ -321,7 +326,8 @@ impl Validator<'_> {
             }
         }
         let pii = raw.pii.and_then(|raw| self.pii(base, raw));
-        Some(Config { file: file.to_path_buf(), connector, runtime, instances, pii, warnings: Vec::new() })
+        let relay = raw.relay.and_then(|raw| self.relay(base, raw));
+        Some(Config { file: file.to_path_buf(), connector, runtime, instances, pii, relay, warnings: Vec::new() })
     }
 
     fn pii(&mut self, base: &Path, raw: RawPii) -> Option<PiiConfig> {

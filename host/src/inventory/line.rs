@@ -32,7 +32,7 @@ impl Serialize for SyncedLine<'_> {
     }
 }
 
-struct DeviceLine<'a>(&'a Device);
+pub(crate) struct DeviceLine<'a>(pub &'a Device);
 
 impl Serialize for DeviceLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -71,7 +71,7 @@ impl Serialize for DeviceLine<'_> {
     }
 }
 
-struct AppLine<'a>(&'a App);
+pub(crate) struct AppLine<'a>(pub &'a App);
 
 impl Serialize for AppLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

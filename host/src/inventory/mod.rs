@@ -16,6 +16,7 @@ use crate::plugins::worlds::uem::{App, Device, DevicePage, DeviceQuery, Uem};
 mod line;
 
 pub use line::SyncedLine;
+pub(crate) use line::{AppLine, DeviceLine};
 
 /// More pages than any tenant has: a plugin whose cursor never ends is stopped here.
 const MAX_PAGES: u32 = 100_000;

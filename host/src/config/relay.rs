@@ -1,0 +1,229 @@
+//! The `[relay]` section: where the cloud relay is, how the connector proves who it is, and how
+//! it gets out of the network.
+//!
+//! ```toml
+//! [relay]
+//! url = "https://relay.example.com"                        # https only
+//! enrollment_token = { file = "secrets/enrollment-token" }  # from the cloud dashboard
+//! ca_file = "certs/relay-ca.pem"        # trust only this CA for the relay (default: system)
+//! client_cert = "certs/connector.pem"   # mutual TLS, with client_key (optional)
+//! client_key = "certs/connector.key"
+//! capacity = 256                        # tasks held at once (flow control)
+//! drain = "10s"                         # on shutdown, how long running tasks may finish
+//!
+//! [relay.proxy]                         # corporate forward proxy (HTTP CONNECT)
+//! url = "http://proxy.corp.example:3128"
+//! username = "svc-connector"
+//! password = { file = "secrets/proxy-password" }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ClientConfig;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{KeyPath, Validator};
+use crate::capabilities::secrets::SecretRef;
+use crate::capabilities::tls;
+
+pub const DEFAULT_CAPACITY: u32 = 256;
+const MAX_CAPACITY: u32 = 65_536;
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
+
+/// A validated `[relay]` section.
+#[derive(Debug)]
+pub struct RelayConfig {
+    /// The relay's host, as in its certificate.
+    pub host: String,
+    pub port: u16,
+    /// `https://host:port`, for messages.
+    pub origin: String,
+    pub enrollment_token: SecretString,
+    pub tls: Arc<ClientConfig>,
+    pub proxy: Option<ProxyConfig>,
+    pub capacity: u32,
+    pub drain: Duration,
+}
+
+/// A forward proxy reached over plain TCP that opens tunnels with `CONNECT`.
+#[derive(Debug)]
+pub struct ProxyConfig {
+    pub host: String,
+    pub port: u16,
+    /// `Basic …`, the value of `Proxy-Authorization`, when credentials are configured.
+    pub authorization: Option<SecretString>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelay {
+    url: String,
+    enrollment_token: SecretRef,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    capacity: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    drain: Option<Duration>,
+    proxy: Option<RawProxy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    url: String,
+    username: Option<String>,
+    password: Option<SecretRef>,
+}
+
+impl Validator<'_> {
+    pub(super) fn relay(&mut self, base: &Path, raw: RawRelay) -> Option<RelayConfig> {
+        let key = KeyPath::root().key("relay");
+        let errors_before = self.error_count();
+        let endpoint = match parse_origin(&raw.url, "https") {
+            Ok(endpoint) => Some(endpoint),
+            Err(e) => {
+                self.error(key.key("url"), e);
+                None
+            }
+        };
+        let enrollment_token = self.secret(key.key("enrollment_token"), base, &raw.enrollment_token);
+        let identity = match (&raw.client_cert, &raw.client_key) {
+            (Some(cert), Some(key_file)) => Some((base.join(cert), base.join(key_file))),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.error(key.key("client_cert"), "needs `client_key` too");
+                None
+            }
+            (None, Some(_)) => {
+                self.error(key.key("client_key"), "needs `client_cert` too");
+                None
+            }
+        };
+        let ca_file = raw.ca_file.map(|f| base.join(f));
+        let tls = match tls::client_config_with_identity(ca_file.as_deref(), identity.as_ref()) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                let at = match &e {
+                    tls::TlsConfigError::Identity { .. } => key.key("client_cert"),
+                    _ if ca_file.is_some() => key.key("ca_file"),
+                    _ => key.clone(),
+                };
+                self.error(at, e.to_string());
+                None
+            }
+        };
+        let capacity = raw.capacity.unwrap_or(DEFAULT_CAPACITY);
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            self.error(key.key("capacity"), format!("must be between 1 and {MAX_CAPACITY}"));
+        }
+        let drain = raw.drain.unwrap_or(DEFAULT_DRAIN);
+        if drain > Duration::from_secs(3600) {
+            self.error(key.key("drain"), "must be at most 1h");
+        }
+        let proxy = raw.proxy.and_then(|p| self.proxy(&key.key("proxy"), base, p));
+        if self.error_count() > errors_before {
+            return None;
+        }
+        let (host, port) = endpoint?;
+        Some(RelayConfig {
+            origin: format!("https://{host}:{port}"),
+            host,
+            port,
+            enrollment_token: enrollment_token?,
+            tls: tls?,
+            proxy,
+            capacity,
+            drain,
+        })
+    }
+
+    fn proxy(&mut self, key: &KeyPath, base: &Path, raw: RawProxy) -> Option<ProxyConfig> {
+        let endpoint = match parse_origin(&raw.url, "http") {
+            Ok(endpoint) => Some(endpoint),
+            Err(e) => {
+                self.error(key.key("url"), e);
+                None
+            }
+        };
+        let authorization = match (raw.username, &raw.password) {
+            (None, None) => None,
+            (Some(user), Some(password)) => {
+                let password = self.secret(key.key("password"), base, password)?;
+                Some(basic_authorization(&user, &password))
+            }
+            (Some(_), None) => {
+                self.error(key.key("username"), "needs `password` too");
+                None
+            }
+            (None, Some(_)) => {
+                self.error(key.key("password"), "needs `username` too");
+                None
+            }
+        };
+        let (host, port) = endpoint?;
+        Some(ProxyConfig { host, port, authorization })
+    }
+
+    fn secret(&mut self, key: KeyPath, base: &Path, secret: &SecretRef) -> Option<SecretString> {
+        match secret.resolve(base) {
+            Ok(resolved) => {
+                if let Some(warning) = resolved.warning {
+                    self.warning(key, warning);
+                }
+                Some(resolved.value)
+            }
+            Err(e) => {
+                self.error(key, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn basic_authorization(user: &str, password: &SecretString) -> SecretString {
+    use base64::Engine;
+    use secrecy::ExposeSecret;
+    let pair = zeroize::Zeroizing::new(format!("{user}:{}", password.expose_secret()));
+    SecretString::from(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())))
+}
+
+/// `scheme://host[:port]` with nothing after it but an optional `/`.
+fn parse_origin(url: &str, scheme: &str) -> Result<(String, u16), String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    if uri.scheme_str() != Some(scheme) {
+        return Err(format!("`{url}`: must be a {scheme}:// URL"));
+    }
+    if uri.path_and_query().is_some_and(|p| p.as_str() != "/" && !p.as_str().is_empty()) {
+        return Err(format!("`{url}`: give only scheme, host and port, no path"));
+    }
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| format!("`{url}` has no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Ok((host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked() {
+        assert_eq!(parse_origin("https://relay.example.com", "https"), Ok(("relay.example.com".into(), 443)));
+        assert_eq!(parse_origin("https://127.0.0.1:8443/", "https"), Ok(("127.0.0.1".into(), 8443)));
+        assert_eq!(parse_origin("http://[::1]:3128", "http"), Ok(("::1".into(), 3128)));
+        assert!(parse_origin("http://relay.example.com", "https").is_err_and(|e| e.contains("must be a https://")));
+        assert!(parse_origin("https://relay.example.com/v1", "https").is_err_and(|e| e.contains("no path")));
+        assert!(parse_origin("relay", "https").is_err());
+    }
+
+    #[test]
+    fn proxy_credentials_are_basic() {
+        use secrecy::ExposeSecret;
+        let header = basic_authorization("svc", &SecretString::from("p:w".to_string()));
+        assert_eq!(header.expose_secret(), "Basic c3ZjOnA6dw==");
+    }
+}

@@ -1,0 +1,111 @@
+//! The HTTP answers the emulator gives: JSON (errors as `{"error","message"}`) and HTML.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+pub type Reply = Response<Full<Bytes>>;
+
+fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut reply = Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply
+}
+
+pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+    with_type(status, "application/json", body)
+}
+
+/// `value` serialized; these types cannot fail to serialize.
+pub fn json_of<T: Serialize>(status: StatusCode, value: &T) -> Reply {
+    json(status, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// `{"error": code, "message": message}`.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
+    json_of(status, &serde_json::json!({ "error": code, "message": message }))
+}
+
+pub fn html(status: StatusCode, body: String) -> Reply {
+    let mut reply = with_type(status, "text/html; charset=utf-8", body);
+    header(&mut reply, "content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
+    header(&mut reply, "x-content-type-options", "nosniff");
+    reply
+}
+
+pub fn header(reply: &mut Reply, name: &'static str, value: impl ToString) {
+    if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+        reply.headers_mut().insert(HeaderName::from_static(name), value);
+    }
+}
+
+/// The bearer token of `Authorization: Bearer <token>`.
+pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    let value = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Percent-decodes a path segment; `None` if it is not valid UTF-8 after decoding.
+pub fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Percent-encodes everything but unreserved characters, for a path segment.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// HTML-escapes `& < > " '`.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_percent_codes() {
+        assert_eq!(escape(r#"<script>"a"&'b'</script>"#), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;");
+        assert_eq!(percent_encode("a b/ü"), "a%20b%2F%C3%BC");
+        assert_eq!(percent_decode("a%20b%2F%C3%BC").as_deref(), Some("a b/ü"));
+        assert_eq!(percent_decode("50%").as_deref(), Some("50%"));
+        assert_eq!(percent_decode("%zz"), None);
+    }
+}
