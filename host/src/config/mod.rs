@@ -19,6 +19,10 @@
 //! [pii.fields]                     # free-form UEM attributes / SIEM fields that hold PII
 //! "Employee ID" = "identifier"     # kinds: device-name person-name user-name email phone identifier
 //!
+//! [relay]                          # the cloud relay to take tasks from: see `relay.rs`
+//! url = "https://relay.example.com"
+//! enrollment_token = { file = "secrets/enrollment-token" }
+//!
 //! [instances.maas360]              # one plugin instance: a plugin file plus what it is granted
 //! plugin = "maas360.wasm"
 //! kind = "uem"                     # uem | siem | mail: the world the plugin must implement

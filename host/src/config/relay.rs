@@ -221,6 +221,45 @@ mod tests {
     }
 
     #[test]
+    fn relay_sections_are_validated_with_lines() {
+        use crate::config::Config;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = dir.path().join("token");
+        std::fs::write(&token, "enroll-me\n").expect("write");
+        std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let file = dir.path().join("c.toml");
+        let good = "[relay]\nurl = \"https://relay.example.com:8443\"\nenrollment_token = { file = \"token\" }\n\
+                    capacity = 64\ndrain = \"3s\"\n[relay.proxy]\nurl = \"http://proxy.corp:3128\"\n";
+        let config = Config::parse(&file, good).expect("valid");
+        let relay = config.relay.expect("[relay]");
+        assert_eq!((relay.host.as_str(), relay.port, relay.capacity), ("relay.example.com", 8443, 64));
+        assert_eq!(relay.drain, Duration::from_secs(3));
+        let proxy = relay.proxy.expect("proxy");
+        assert_eq!((proxy.host.as_str(), proxy.port, proxy.authorization.is_none()), ("proxy.corp", 3128, true));
+
+        let bad = "[relay]\nurl = \"http://relay.example.com\"\nenrollment_token = { file = \"missing\" }\n\
+                   capacity = 0\nclient_cert = \"c.pem\"\n[relay.proxy]\nurl = \"http://proxy.corp:3128\"\nusername = \"svc\"\n";
+        let errors: Vec<String> =
+            Config::parse(&file, bad).expect_err("refused").errors().map(|d| d.to_string()).collect();
+        let shown = file.display();
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(
+            errors[0].starts_with(&format!("{shown}:2:7: relay.url: `http://relay.example.com`: must be a https://")),
+            "{errors:?}"
+        );
+        assert!(errors[1].starts_with(&format!("{shown}:3:20: relay.enrollment_token: secret file")), "{errors:?}");
+        assert!(
+            errors[2].starts_with(&format!("{shown}:5:15: relay.client_cert: needs `client_key` too")),
+            "{errors:?}"
+        );
+        assert!(errors[3].starts_with(&format!("{shown}:4:12: relay.capacity: must be between 1 and")), "{errors:?}");
+        assert!(
+            errors[4].starts_with(&format!("{shown}:8:12: relay.proxy.username: needs `password` too")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn proxy_credentials_are_basic() {
         use secrecy::ExposeSecret;
         let header = basic_authorization("svc", &SecretString::from("p:w".to_string()));

@@ -28,11 +28,12 @@ pub const INVENTORY_BATCH: usize = 250;
 
 /// Where a `uem.sync` sends its device lines (the relay's inventory endpoint).
 pub trait InventorySink: Send + Sync {
-    /// Stores batch `seq` of `task`'s devices; retried by the implementation until it succeeds
-    /// or gives up with a message.
+    /// Stores batch `seq` of attempt `attempt` of `task`'s devices; retried by the implementation
+    /// until it succeeds or gives up with a message.
     fn send<'a>(
         &'a self,
         task: &'a str,
+        attempt: u32,
         instance: &'a str,
         seq: u64,
         devices: Vec<Box<RawValue>>,
@@ -206,7 +207,7 @@ impl Dispatcher {
         let upload = async {
             let mut seq = 0;
             while let Some(devices) = to_upload.recv().await {
-                inventory.send(&task.id, instance, seq, devices).await?;
+                inventory.send(&task.id, task.attempt, instance, seq, devices).await?;
                 seq += 1;
             }
             Ok::<_, String>(())

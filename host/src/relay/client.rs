@@ -37,6 +37,10 @@ pub enum LinkError {
     Refused { what: &'static str, status: StatusCode, code: String, message: String },
     #[error("the relay's answer to {what} is not valid: {reason}")]
     Decode { what: &'static str, reason: String },
+    #[error("no session with the relay")]
+    NoSession,
+    #[error("a relay link can be served only once")]
+    AlreadyServed,
 }
 
 impl LinkError {
@@ -190,6 +194,30 @@ impl RelayClient {
             }
         }
         Err(LinkError::SessionLost)
+    }
+
+    /// Calls `path` (POST) under the current session only: never registers. For shutdown, where
+    /// a new session would only be ended again.
+    pub async fn call_in_session<T: DeserializeOwned>(
+        &self,
+        lane: &mut Lane,
+        path: &'static str,
+        body: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<T, LinkError> {
+        let session = self.current().ok_or(LinkError::NoSession)?;
+        let answer = self.exchange(lane, Method::POST, path, &session.token, body, timeout).await?;
+        classify(path, answer)
+    }
+
+    /// Ends the current session (`DELETE /session`), if there is one; its leases go back to the
+    /// relay's queue.
+    pub async fn end_session(&self, lane: &mut Lane, timeout: Duration) -> Result<(), LinkError> {
+        let Some(session) = self.current() else { return Ok(()) };
+        let answer =
+            self.exchange(lane, Method::DELETE, "session", &session.token, &serde_json::json!({}), timeout).await?;
+        self.invalidate(&session);
+        classify::<serde_json::Value>("session", answer).map(drop)
     }
 
     async fn exchange(

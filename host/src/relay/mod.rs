@@ -4,8 +4,8 @@
 //! Four loops share one session: the **poller** asks for as many tasks as there are free slots
 //! (flow control: with no free slot it does not ask) and starts each on the dispatcher; the
 //! **result sender** posts finished results in batches and keeps each until the relay lists it;
-//! the **heartbeat** keeps the session and the running tasks' leases alive and stops tasks the
-//! relay cancelled; **inventory** uploads stream a sync's devices. Each loop retries on its own with
+//! the **heartbeat** keeps the session and the leases of every task held here (running, or
+//! answered and not yet acknowledged) alive and stops tasks the relay cancelled; **inventory** uploads stream a sync's devices. Each loop retries on its own with
 //! jittered backoff; registration is shared, so a relay restart costs one new session.
 //!
 //! A slot is held from the poll that asked for a task until the relay acknowledged its result,
@@ -13,31 +13,37 @@
 
 pub mod backoff;
 pub mod client;
+mod held;
 pub mod transport;
 pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use serde_json::value::RawValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tokio::task::AbortHandle;
 
 use crate::config::RelayConfig;
 use crate::dispatch::{self, Dispatcher, InventorySink, Malformed, TaskError};
 use backoff::Backoff;
 pub use client::{Identity, LinkError, RelayClient};
+use held::Held;
 use transport::{Endpoint, Lane};
 
 /// How long the result sender keeps trying to post what it holds once the link is stopping.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long releasing unfinished tasks and ending the session may take at shutdown.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A poll request may take this much longer than the wait it asked for.
 const POLL_SLACK: Duration = Duration::from_secs(15);
+/// A relay answering polls at once with nothing is not polled more often than this.
+const MIN_EMPTY_POLL_GAP: Duration = Duration::from_millis(100);
+/// The longest a relay may make the connector wait (`Retry-After`).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A finished task's result, waiting for the relay to acknowledge it.
 struct Pending {
@@ -52,7 +58,7 @@ pub struct RelayLink {
     dispatcher: Arc<Dispatcher>,
     slots: Arc<Semaphore>,
     drain: Duration,
-    running: Mutex<HashMap<String, AbortHandle>>,
+    held: Held,
     results: mpsc::UnboundedSender<Pending>,
     /// The other end of `results`, taken by the result sender when the link is served.
     pending: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
@@ -73,30 +79,31 @@ impl RelayLink {
         let endpoint = Arc::new(Endpoint::new(config)?);
         let client = Arc::new(RelayClient::new(endpoint.clone(), config.enrollment_token.clone(), identity));
         let (results, pending) = mpsc::unbounded_channel();
-        let link = Arc::new(Self {
+        let held = Held::new(dispatcher.status().in_flight.clone());
+        Ok(Arc::new(Self {
             inventory: RelayInventory { client: client.clone(), lane: tokio::sync::Mutex::new(Lane::new(endpoint)) },
             client,
             dispatcher,
             slots: Arc::new(Semaphore::new(config.capacity as usize)),
             drain: config.drain,
-            running: Mutex::new(HashMap::new()),
+            held,
             results,
             pending: Mutex::new(Some(pending)),
-        });
-        Ok(link)
+        }))
     }
 
     /// Registers, serves tasks until `shutdown` completes, then drains: running tasks get the
     /// configured drain time, the rest are released to other connectors, held results are
     /// posted, and the session ends. Returns early only on an error no retry can fix (refused
-    /// enrollment token, keyring mismatch, protocol version).
+    /// enrollment token, keyring mismatch, protocol version). Serve a link once, and to the end:
+    /// dropping the future leaves its loops running.
     pub async fn serve(self: &Arc<Self>, shutdown: impl Future<Output = ()>) -> Result<ShutdownReport, LinkError> {
         let Some(pending) = self.pending.lock().ok().and_then(|mut p| p.take()) else {
-            return Err(LinkError::Decode { what: "serve", reason: "a link can be served only once".into() });
+            return Err(LinkError::AlreadyServed);
         };
         let (stop, stopped) = watch::channel(false);
         let sender = tokio::spawn(self.clone().send_results(pending, stopped.clone()));
-        let heartbeat = tokio::spawn(self.clone().heartbeat(stopped.clone()));
+        let heartbeat = tokio::spawn(self.clone().heartbeat(stopped));
         tokio::pin!(shutdown);
         let outcome = tokio::select! {
             result = self.poll() => Err(result),
@@ -104,15 +111,12 @@ impl RelayLink {
         };
         let report = self.stop(stop, sender).await;
         heartbeat.abort();
-        match outcome {
-            Ok(()) => Ok(report),
-            Err(error) => Err(error),
-        }
+        outcome.map(|()| report)
     }
 
     /// Tasks running now.
     pub fn in_flight(&self) -> usize {
-        self.running.lock().map(|r| r.len()).unwrap_or(0)
+        self.held.running()
     }
 
     /// Asks for work whenever a slot is free; returns only on a fatal error.
@@ -121,12 +125,13 @@ impl RelayLink {
         let mut backoff = Backoff::relay();
         loop {
             let Ok(first) = self.slots.clone().acquire_owned().await else {
-                return LinkError::Decode { what: "poll", reason: "the task slots were closed".into() };
+                return LinkError::AlreadyServed;
             };
             let session = match self.client.session(&mut lane).await {
                 Ok(session) => session,
-                Err(error) => match self.retry_wait(error, &mut backoff, "registering with the relay") {
+                Err(error) => match retry_wait(error, &mut backoff, "registering with the relay") {
                     Ok(wait) => {
+                        drop(first);
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -144,6 +149,7 @@ impl RelayLink {
             let wait_ms = session.registered.poll_wait_ms;
             let request = wire::Poll { credit: slots.len() as u32, wait_ms };
             let timeout = Duration::from_millis(wait_ms) + POLL_SLACK;
+            let asked = Instant::now();
             match self.client.call::<wire::Polled>(&mut lane, Method::POST, "poll", &request, Some(timeout)).await {
                 Ok(polled) => {
                     backoff.reset();
@@ -154,11 +160,16 @@ impl RelayLink {
                             "the relay sent more tasks than asked for; running them all"
                         );
                     }
+                    let empty = polled.tasks.is_empty();
                     for raw in polled.tasks {
                         self.start(raw, slots.pop());
                     }
+                    drop(slots);
+                    if empty && asked.elapsed() < MIN_EMPTY_POLL_GAP {
+                        tokio::time::sleep(MIN_EMPTY_POLL_GAP).await;
+                    }
                 }
-                Err(error) => match self.retry_wait(error, &mut backoff, "polling for tasks") {
+                Err(error) => match retry_wait(error, &mut backoff, "polling for tasks") {
                     Ok(wait) => {
                         drop(slots);
                         tokio::time::sleep(wait).await;
@@ -169,25 +180,17 @@ impl RelayLink {
         }
     }
 
-    /// Logs a failed exchange and says how long to wait before the next, or returns the error
-    /// if it is fatal.
-    fn retry_wait(&self, error: LinkError, backoff: &mut Backoff, doing: &str) -> Result<Duration, LinkError> {
-        if error.is_fatal() {
-            return Err(error);
-        }
-        let wait = error.retry_after().unwrap_or_else(|| backoff.next_delay());
-        tracing::warn!(retry_in = ?wait, "{doing}: {error}");
-        Ok(wait)
-    }
-
     /// Parses a frame and runs it on its own task; a frame that is not a task is answered with
     /// an error result at once.
     fn start(self: &Arc<Self>, raw: Box<RawValue>, slot: Option<OwnedSemaphorePermit>) {
         let task = match dispatch::task::parse(&raw) {
             Ok(task) => task,
-            Err(Malformed { id: Some(id), attempt, error }) => {
-                tracing::warn!(task = %id, code = error.code, "refused a task: {}", self.scrub(&error.message));
-                self.finish(&id, attempt, Err(error), slot);
+            Err(Malformed { id: Some(id), attempt, mut error }) => {
+                // Parse errors quote the frame: scrub them like any text that leaves.
+                error.message = self.scrub(&error.message);
+                tracing::warn!(task = %shown_id(&id), code = error.code, "refused a task: {}", error.message);
+                self.held.answered(&id);
+                self.queue_result(&id, attempt, Err(error), slot);
                 return;
             }
             Err(Malformed { id: None, error, .. }) => {
@@ -195,28 +198,28 @@ impl RelayLink {
                 return;
             }
         };
-        let Ok(mut running) = self.running.lock() else { return };
-        if running.contains_key(&task.id) {
-            // The relay re-issued a task this connector is still running (e.g. after a new
-            // session): the running one will answer for both.
-            tracing::debug!(task = %task.id, "already running");
-            return;
-        }
         let link = self.clone();
         let id = task.id.clone();
-        self.dispatcher.status().in_flight.fetch_add(1, Ordering::Relaxed);
-        // The lock is held while spawning, so the task cannot finish (and remove its entry)
-        // before the entry exists.
-        let handle = tokio::spawn(async move {
-            let started = Instant::now();
-            let outcome = link.dispatcher.run(&task, &link.inventory).await;
-            tracing::debug!(task = %task.id, kind = task.kind.name(), elapsed = ?started.elapsed(), ok = outcome.is_ok(), "task done");
-            link.finish(&task.id, task.attempt, outcome, slot);
+        let started = self.held.start(&id, move || {
+            tokio::spawn(async move {
+                // Answers the task with an error if the dispatcher panics, so its lease does not
+                // live on forever in the heartbeats.
+                let mut guard = PanicGuard { link: link.clone(), task: task.id.clone(), attempt: task.attempt, slot };
+                let outcome = link.dispatcher.run(&task, &link.inventory).await;
+                let slot = guard.slot.take();
+                std::mem::forget(guard);
+                link.finish(&task.id, task.attempt, outcome, slot);
+            })
+            .abort_handle()
         });
-        running.insert(id, handle.abort_handle());
+        if !started {
+            // The relay re-issued a task held here (running, or answered and not yet
+            // acknowledged, e.g. across a new session): the one held answers for both.
+            tracing::debug!(task = %shown_id(&id), "already held");
+        }
     }
 
-    /// Queues a task's result for the relay and forgets the task as running.
+    /// Records a task's outcome and queues its result for the relay.
     fn finish(
         &self,
         task: &str,
@@ -224,20 +227,28 @@ impl RelayLink {
         outcome: Result<Box<RawValue>, TaskError>,
         slot: Option<OwnedSemaphorePermit>,
     ) {
-        if let Ok(mut running) = self.running.lock()
-            && running.remove(task).is_some()
-        {
-            self.dispatcher.status().in_flight.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.held.answered(task);
+        self.queue_result(task, attempt, outcome, slot);
+    }
+
+    fn queue_result(
+        &self,
+        task: &str,
+        attempt: u32,
+        outcome: Result<Box<RawValue>, TaskError>,
+        slot: Option<OwnedSemaphorePermit>,
+    ) {
         let frame = match result_frame(task, attempt, &outcome) {
             Ok(frame) => frame,
             Err(e) => {
-                tracing::error!(task, "cannot serialize a result: {e}");
+                tracing::error!(task = %shown_id(task), "cannot serialize a result: {e}");
+                self.held.acknowledged([task]);
                 return;
             }
         };
         if self.results.send(Pending { task: task.to_string(), frame, _slot: slot }).is_err() {
-            tracing::warn!(task, "the result sender has stopped; the relay will re-issue this task");
+            self.held.acknowledged([task]);
+            tracing::warn!(task = %shown_id(task), "the result sender has stopped; the relay will re-issue this task");
         }
     }
 
@@ -246,11 +257,12 @@ impl RelayLink {
     }
 
     /// Posts results in batches until the link stops and nothing is left to post.
+    /// Returns how many results it still held when it stopped (0 on a clean stop).
     async fn send_results(
         self: Arc<Self>,
         mut queue: mpsc::UnboundedReceiver<Pending>,
         mut stopped: watch::Receiver<bool>,
-    ) {
+    ) -> usize {
         let mut lane = Lane::new(self.client.endpoint().clone());
         let mut backoff = Backoff::relay();
         let mut pending: Vec<Pending> = Vec::new();
@@ -261,14 +273,12 @@ impl RelayLink {
                 tokio::select! {
                     next = queue.recv() => match next {
                         Some(result) => pending.push(result),
-                        None => return,
+                        None => return 0,
                     },
-                    _ = stopped.wait_for(|stop| *stop) => {
-                        match queue.try_recv() {
-                            Ok(result) => pending.push(result),
-                            Err(_) => return,
-                        }
-                    }
+                    _ = stopped.wait_for(|stop| *stop) => match queue.try_recv() {
+                        Ok(result) => pending.push(result),
+                        Err(_) => return 0,
+                    },
                 }
             }
             while let Ok(result) = queue.try_recv() {
@@ -278,12 +288,15 @@ impl RelayLink {
             let count = pending.len().min(max_batch).min(limit);
             let frames: Vec<&RawValue> = pending[..count].iter().map(|p| p.frame.as_ref()).collect();
             let body = wire::Results { results: &frames };
-            match self.client.call::<wire::ResultsAnswer>(&mut lane, Method::POST, "results", &body, None).await {
+            let wait = match self
+                .client
+                .call::<wire::ResultsAnswer>(&mut lane, Method::POST, "results", &body, None)
+                .await
+            {
                 Ok(answer) => {
-                    backoff.reset();
                     limit = usize::MAX;
                     for task in &answer.unknown {
-                        tracing::warn!(task = %task, "the relay does not know this task; its result was dropped");
+                        tracing::warn!(task = %shown_id(task), "the relay does not know this task; its result was dropped");
                     }
                     let listed: HashSet<&str> = answer
                         .accepted
@@ -292,17 +305,39 @@ impl RelayLink {
                         .chain(&answer.unknown)
                         .map(String::as_str)
                         .collect();
+                    self.held.acknowledged(listed.iter().copied());
                     let before = pending.len();
                     pending.retain(|p| !listed.contains(p.task.as_str()));
-                    if pending.len() + count > before {
+                    if before - pending.len() == count {
+                        backoff.reset();
+                        None
+                    } else {
+                        // Sending the same batch again at once would spin.
                         tracing::warn!(
-                            unlisted = pending.len() + count - before,
+                            unlisted = count - (before - pending.len()),
                             "the relay did not list every result it was sent; sending those again"
                         );
+                        Some(backoff.next_delay())
                     }
                 }
                 Err(LinkError::Refused { status: StatusCode::PAYLOAD_TOO_LARGE, .. }) if count > 1 => {
                     limit = count / 2;
+                    None
+                }
+                Err(LinkError::Refused { status: StatusCode::PAYLOAD_TOO_LARGE, .. }) => {
+                    // One result too large for the relay: answer the task with an error instead,
+                    // or it would block every result behind it.
+                    let too_large = TaskError::new("internal", "the result is larger than the relay accepts");
+                    let first = &mut pending[0];
+                    tracing::error!(task = %shown_id(&first.task), "a result is too large for the relay; sending an error in its place");
+                    match result_frame(&first.task, 0, &Err(too_large)) {
+                        Ok(frame) => first.frame = frame,
+                        Err(_) => {
+                            let dropped = pending.remove(0);
+                            self.held.acknowledged([dropped.task.as_str()]);
+                        }
+                    }
+                    None
                 }
                 Err(LinkError::Refused { status: StatusCode::BAD_REQUEST, message, .. }) => {
                     if count > 1 {
@@ -310,78 +345,73 @@ impl RelayLink {
                         limit = 1;
                     } else {
                         let dropped = pending.remove(0);
-                        tracing::error!(task = %dropped.task, "the relay refused this result as malformed ({message}); dropped");
+                        self.held.acknowledged([dropped.task.as_str()]);
+                        tracing::error!(task = %shown_id(&dropped.task), "the relay refused this result as malformed ({}); dropped", shown_text(&message));
                     }
+                    None
                 }
                 Err(error) => {
                     let wait = error.retry_after().unwrap_or_else(|| backoff.next_delay());
                     tracing::warn!(results = count, retry_in = ?wait, "posting results: {error}");
-                    tokio::time::sleep(wait).await;
+                    Some(wait)
                 }
+            };
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait.min(MAX_RETRY_AFTER)).await;
             }
         }
     }
 
-    /// Keeps the session and the running tasks' leases alive; stops tasks the relay cancelled.
+    /// Keeps the session and the held tasks' leases alive; stops tasks the relay cancelled.
     async fn heartbeat(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let mut lane = Lane::new(self.client.endpoint().clone());
         loop {
-            let every = self
-                .client
-                .existing_session()
-                .map_or(Duration::from_secs(1), |s| Duration::from_millis(s.registered.heartbeat_ms.max(50)));
+            let Some(session) = self.client.existing_session() else {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(100)) => continue, // the poller registers
+                    _ = stopped.wait_for(|stop| *stop) => return,
+                }
+            };
+            let every = Duration::from_millis(session.registered.heartbeat_ms.max(50));
+            // A heartbeat still unanswered when the session would time out is worthless: give up
+            // on it and dial again rather than let the session die waiting.
+            let timeout = Duration::from_millis(session.registered.session_timeout_ms).saturating_sub(every).max(every);
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
                 _ = stopped.wait_for(|stop| *stop) => return,
             }
-            if self.client.existing_session().is_none() {
-                continue; // the poller registers
-            }
-            let in_flight: Vec<String> = self.running.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+            let in_flight = self.held.ids();
             let body = wire::Heartbeat { in_flight: &in_flight };
-            match self.client.call::<wire::HeartbeatAnswer>(&mut lane, Method::POST, "heartbeat", &body, None).await {
-                Ok(answer) => self.cancel(&answer.cancel),
+            match self
+                .client
+                .call::<wire::HeartbeatAnswer>(&mut lane, Method::POST, "heartbeat", &body, Some(timeout))
+                .await
+            {
+                Ok(answer) => {
+                    for task in self.held.cancel(&answer.cancel) {
+                        tracing::info!(task = %shown_id(&task), "the relay cancelled this task (done elsewhere); stopped");
+                    }
+                }
                 Err(error) => tracing::warn!("heartbeat: {error}"),
             }
         }
     }
 
-    /// Stops running tasks the relay no longer leases to this connector; their slots free up.
-    fn cancel(&self, tasks: &[String]) {
-        let Ok(mut running) = self.running.lock() else { return };
-        for task in tasks {
-            if let Some(handle) = running.remove(task) {
-                handle.abort();
-                self.dispatcher.status().in_flight.fetch_sub(1, Ordering::Relaxed);
-                tracing::info!(task = %task, "the relay cancelled this task (done elsewhere); stopped");
-            }
-        }
-    }
-
     /// The shutdown sequence: drain, release, flush, goodbye.
-    async fn stop(&self, stop: watch::Sender<bool>, sender: tokio::task::JoinHandle<()>) -> ShutdownReport {
+    async fn stop(&self, stop: watch::Sender<bool>, mut sender: tokio::task::JoinHandle<usize>) -> ShutdownReport {
         let mut report = ShutdownReport::default();
         let running_at_stop = self.in_flight();
         let drain_until = Instant::now() + self.drain;
         while self.in_flight() > 0 && Instant::now() < drain_until {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let unfinished: Vec<String> = match self.running.lock() {
-            Ok(mut running) => running
-                .drain()
-                .map(|(task, handle)| {
-                    handle.abort();
-                    task
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let unfinished = self.held.abort_running();
         report.finished_in_drain = running_at_stop.saturating_sub(unfinished.len());
         let mut lane = Lane::new(self.client.endpoint().clone());
         if !unfinished.is_empty() {
             let body = wire::Release { tasks: &unfinished };
-            match self.client.call::<serde_json::Value>(&mut lane, Method::POST, "release", &body, None).await {
-                Ok(_) => report.released = unfinished.len(),
+            match self.client.call_in_session::<wire::Released>(&mut lane, "release", &body, GOODBYE_TIMEOUT).await {
+                Ok(answer) => report.released = answer.released.len(),
                 Err(error) => tracing::warn!(
                     tasks = unfinished.len(),
                     "releasing unfinished tasks: {error}; the relay will re-issue them when their leases end"
@@ -389,26 +419,65 @@ impl RelayLink {
             }
         }
         let _ = stop.send(true);
-        if tokio::time::timeout(FLUSH_TIMEOUT, sender).await.is_err() {
-            tracing::warn!("some results could not be posted before shutdown; the relay will re-issue their tasks");
-            report.unsent_results = 1;
+        report.unsent_results = match tokio::time::timeout(FLUSH_TIMEOUT, &mut sender).await {
+            Ok(Ok(unsent)) => unsent,
+            Ok(Err(_)) | Err(_) => {
+                sender.abort();
+                self.held.ids().len()
+            }
+        };
+        if report.unsent_results > 0 {
+            tracing::warn!(
+                results = report.unsent_results,
+                "results not posted before shutdown; the relay will re-issue their tasks"
+            );
         }
-        if self.client.existing_session().is_some()
-            && let Err(error) = self
-                .client
-                .call::<serde_json::Value>(
-                    &mut lane,
-                    Method::DELETE,
-                    "session",
-                    &serde_json::json!({}),
-                    Some(Duration::from_secs(5)),
-                )
-                .await
-        {
+        if let Err(error) = self.client.end_session(&mut lane, GOODBYE_TIMEOUT).await {
             tracing::warn!("ending the session: {error}");
         }
         report
     }
+}
+
+/// Answers a task whose dispatcher panicked (dropped during unwinding, never on cancel).
+struct PanicGuard {
+    link: Arc<RelayLink>,
+    task: String,
+    attempt: u32,
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!(task = %shown_id(&self.task), "the task panicked (a bug); answering it with an error");
+            let error = TaskError::new("internal", "the connector failed while running this task");
+            self.link.finish(&self.task, self.attempt, Err(error), self.slot.take());
+        }
+    }
+}
+
+/// The logged form of a task id the relay chose: bounded and escaped.
+fn shown_id(id: &str) -> String {
+    shown_text(id)
+}
+
+/// Text from the relay, as logged: at most 80 characters, control characters escaped.
+fn shown_text(text: &str) -> String {
+    let cut: String = text.chars().take(80).collect();
+    let escaped = cut.escape_debug().to_string();
+    if text.chars().count() > 80 { format!("{escaped}…") } else { escaped }
+}
+
+/// Logs a failed exchange and says how long to wait before the next, or returns the error if it
+/// is fatal.
+fn retry_wait(error: LinkError, backoff: &mut Backoff, doing: &str) -> Result<Duration, LinkError> {
+    if error.is_fatal() {
+        return Err(error);
+    }
+    let wait = error.retry_after().unwrap_or_else(|| backoff.next_delay()).min(MAX_RETRY_AFTER);
+    tracing::warn!(retry_in = ?wait, "{doing}: {error}");
+    Ok(wait)
 }
 
 fn result_frame(
@@ -443,12 +512,13 @@ impl InventorySink for RelayInventory {
     fn send<'a>(
         &'a self,
         task: &'a str,
+        attempt: u32,
         instance: &'a str,
         seq: u64,
         devices: Vec<Box<RawValue>>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let body = wire::Inventory { task, instance, seq, devices: &devices };
+            let body = wire::Inventory { task, attempt, instance, seq, devices: &devices };
             let mut backoff = Backoff::relay();
             let mut lane = self.lane.lock().await;
             loop {

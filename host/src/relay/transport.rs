@@ -28,7 +28,7 @@ const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 pub enum TransportError {
     #[error("cannot connect to {addr}: {reason}")]
     Dial { addr: String, reason: String },
-    #[error("the proxy {proxy} refused the tunnel to {target}: {status}")]
+    #[error("the proxy {proxy} refused the tunnel to {target}: {status}{}", proxy_hint(*status))]
     ProxyRefused { proxy: String, target: String, status: StatusCode },
     #[error("TLS with {host} failed: {reason}")]
     Tls { host: String, reason: String },
@@ -38,6 +38,17 @@ pub enum TransportError {
     Http(#[from] hyper::Error),
     #[error("the relay's answer is larger than 16 MiB")]
     TooLarge,
+}
+
+/// Proxies answer bad credentials with 407, some (tinyproxy) with 401.
+fn proxy_hint(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PROXY_AUTHENTICATION_REQUIRED | StatusCode::UNAUTHORIZED => {
+            " (the proxy wants other credentials: check relay.proxy.username and password)"
+        }
+        StatusCode::FORBIDDEN => " (the proxy's policy forbids this destination)",
+        _ => "",
+    }
 }
 
 /// Where the relay is and how to reach it.
@@ -192,7 +203,7 @@ impl Lane {
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .map(|seconds| Duration::from_secs(seconds.min(3600)));
         let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await

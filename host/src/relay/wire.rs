@@ -109,6 +109,7 @@ pub struct ErrorFrame {
 #[derive(Serialize)]
 pub struct Inventory<'a> {
     pub task: &'a str,
+    pub attempt: u32,
     pub instance: &'a str,
     pub seq: u64,
     /// Device lines, each already JSON.
@@ -118,6 +119,12 @@ pub struct Inventory<'a> {
 #[derive(Serialize)]
 pub struct Release<'a> {
     pub tasks: &'a [String],
+}
+
+#[derive(Deserialize, Default)]
+pub struct Released {
+    #[serde(default)]
+    pub released: Vec<String>,
 }
 
 /// The body of every non-2xx answer.

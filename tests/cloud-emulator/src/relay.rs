@@ -306,7 +306,8 @@ fn heartbeat(shared: &Shared, session: u64, object: &Map<String, Value>) -> Repl
         Ok(ids) => ids,
         Err(message) => return bad_request(&message),
     };
-    let cancel = shared.lock().heartbeat(session, &in_flight);
+    let (cancel, requeued) = shared.lock().heartbeat(session, &in_flight);
+    shared.wake_groups(requeued);
     reply::json_of(StatusCode::OK, &json!({ "cancel": cancel }))
 }
 
@@ -378,7 +379,7 @@ fn results(shared: &Shared, session: u64, object: Map<String, Value>) -> Reply {
 
 fn inventory(shared: &Shared, mut object: Map<String, Value>) -> Reply {
     let parsed = parse_inventory(&object);
-    let (task, instance, seq) = match parsed {
+    let (task, attempt, instance, seq) = match parsed {
         Ok(parsed) => parsed,
         Err(message) => return bad_request(&message),
     };
@@ -386,13 +387,17 @@ fn inventory(shared: &Shared, mut object: Map<String, Value>) -> Reply {
         Some(Value::Array(devices)) => devices,
         _ => Vec::new(),
     };
-    let stored = shared.lock().inventory(&task, &instance, seq, devices);
+    let stored = shared.lock().inventory(&task, attempt, &instance, seq, devices);
     reply::json_of(StatusCode::OK, &json!({ "stored": stored }))
 }
 
-fn parse_inventory(object: &Map<String, Value>) -> Result<(String, String, u64), String> {
+fn parse_inventory(object: &Map<String, Value>) -> Result<(String, u64, String, u64), String> {
     {
         let task = text(object, "", "task")?.to_string();
+        let attempt = match object.get("attempt") {
+            None => 1,
+            Some(_) => number(object, "", "attempt")?,
+        };
         let instance = text(object, "", "instance")?.to_string();
         let seq = number(object, "", "seq")?;
         let devices = array(object, "", "devices")?;
@@ -408,6 +413,6 @@ fn parse_inventory(object: &Map<String, Value>) -> Result<(String, String, u64),
                 return Err(format!("`{at}apps` must be an array"));
             }
         }
-        Ok((task, instance, seq))
+        Ok((task, attempt, instance, seq))
     }
 }

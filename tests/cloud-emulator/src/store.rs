@@ -2,7 +2,7 @@
 //! events. Everything here is synchronous and runs under one mutex; the HTTP layer parses and
 //! waits, this decides.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,7 +47,7 @@ pub struct Stats {
     pub released: u64,
     /// Inventory batches stored.
     pub inventory_batches: u64,
-    /// Inventory batches answered again without being stored (same task and `seq`).
+    /// Inventory batches answered again without being stored (same task, attempt and `seq`).
     pub inventory_duplicate_batches: u64,
     /// Device lines stored (a device sent twice counts twice).
     pub inventory_lines: u64,
@@ -140,7 +140,7 @@ pub struct Group {
 
 enum TaskState {
     Queued,
-    Leased { session: u64, expires: Instant },
+    Leased { session: u64, granted: Instant, expires: Instant },
     Completed,
 }
 
@@ -184,6 +184,9 @@ struct Session {
     capacity: u64,
     last_seen: Instant,
     leases: BTreeSet<u64>,
+    /// The last two heartbeats, newest first: a lease granted before the older one was the
+    /// connector's to list.
+    heartbeats: [Option<Instant>; 2],
 }
 
 /// A registration, validated.
@@ -235,7 +238,7 @@ pub struct State {
     connector_ids: HashMap<(usize, String, String), String>,
     completions: Vec<u64>,
     pub devices: BTreeMap<(String, String), DeviceEntry>,
-    batches: HashMap<(String, u64), usize>,
+    batches: HashMap<(String, u64, u64), usize>,
     pub events: Vec<Value>,
     pub violations: Vec<PiiViolation>,
     pub stats: Stats,
@@ -344,6 +347,7 @@ impl State {
                 capacity: reg.capacity,
                 last_seen: Instant::now(),
                 leases: BTreeSet::new(),
+                heartbeats: [None, None],
             },
         );
         self.by_token.insert(token.clone(), num);
@@ -534,6 +538,7 @@ impl State {
                     }
                     task.state = TaskState::Leased {
                         session: num,
+                        granted: now,
                         expires: now + Duration::from_millis(task.deadline_ms) + LEASE_GRACE,
                     };
                     if task.issued > 0 {
@@ -551,28 +556,78 @@ impl State {
         Some(frames)
     }
 
-    pub fn heartbeat(&mut self, num: u64, in_flight: &[String]) -> Vec<String> {
+    /// Extends the listed leases; returns the listed tasks not leased to this session (to cancel)
+    /// and the group to wake when unlisted leases were queued again.
+    pub fn heartbeat(&mut self, num: u64, in_flight: &[String]) -> (Vec<String>, Option<usize>) {
         self.heartbeat_at(num, in_flight, Instant::now())
     }
 
-    fn heartbeat_at(&mut self, num: u64, in_flight: &[String], now: Instant) -> Vec<String> {
+    fn heartbeat_at(&mut self, num: u64, in_flight: &[String], now: Instant) -> (Vec<String>, Option<usize>) {
         let mut cancel = Vec::new();
+        let mut listed = HashSet::new();
+        let Some(group) = self.sessions.get(&num).map(|s| s.group) else { return (cancel, None) };
         for id in in_flight {
-            let leased_here = self.ids.get(id).and_then(|seq| self.tasks.get_mut(seq)).and_then(|task| {
-                let deadline = task.deadline_ms;
-                match &mut task.state {
-                    TaskState::Leased { session, expires } if *session == num => {
-                        *expires = now + Duration::from_millis(deadline) + LEASE_GRACE;
-                        Some(())
-                    }
-                    _ => None,
+            let leased_here =
+                self.ids.get(id).and_then(|seq| self.tasks.get_mut(seq).map(|task| (*seq, task))).and_then(
+                    |(seq, task)| {
+                        let expiry = now + Duration::from_millis(task.deadline_ms) + LEASE_GRACE;
+                        match &mut task.state {
+                            TaskState::Leased { session, expires, .. } if *session == num => {
+                                *expires = expiry;
+                                Some(seq)
+                            }
+                            // Queued again while this connector still held it (its session was lost,
+                            // e.g. across a relay restart): it stays with the connector that has it,
+                            // rather than being stopped there and run again elsewhere. Its stale
+                            // queue entry is skipped when handed out.
+                            TaskState::Queued if task.group == group => {
+                                task.state = TaskState::Leased { session: num, granted: now, expires: expiry };
+                                self.stats.queued = self.stats.queued.saturating_sub(1);
+                                self.stats.leased += 1;
+                                Some(seq)
+                            }
+                            _ => None,
+                        }
+                    },
+                );
+            if let Some(seq) = leased_here
+                && let Some(session) = self.sessions.get_mut(&num)
+            {
+                session.leases.insert(seq);
+            }
+            match leased_here {
+                Some(seq) => {
+                    listed.insert(seq);
                 }
-            });
-            if leased_here.is_none() {
-                cancel.push(id.clone());
+                None => cancel.push(id.clone()),
             }
         }
-        cancel
+        // A lease granted before the second-to-last heartbeat that this one does not list never
+        // reached the connector (a poll answer lost with its connection): queue it again now
+        // rather than at its expiry.
+        let Some(session) = self.sessions.get_mut(&num) else { return (cancel, None) };
+        let cutoff = session.heartbeats[1];
+        session.heartbeats = [Some(now), session.heartbeats[0]];
+        let group = session.group;
+        if let Some(cutoff) = cutoff {
+            let unlisted: Vec<u64> = session
+                .leases
+                .iter()
+                .filter(|seq| !listed.contains(*seq))
+                .filter(|seq| {
+                    matches!(self.tasks.get(*seq), Some(Task { state: TaskState::Leased { granted, .. }, .. }) if *granted < cutoff)
+                })
+                .copied()
+                .collect();
+            if !unlisted.is_empty() {
+                for seq in &unlisted {
+                    session.leases.remove(seq);
+                }
+                self.requeue_front(group, &unlisted, true);
+                return (cancel, Some(group));
+            }
+        }
+        (cancel, None)
     }
 
     pub fn release(&mut self, num: u64, ids: &[String]) -> (Vec<String>, Option<usize>) {
@@ -664,8 +719,10 @@ impl State {
     }
 
     /// Stores an inventory batch once per (task, seq); the number of lines it holds.
-    pub fn inventory(&mut self, task: &str, instance: &str, seq: u64, lines: Vec<Value>) -> usize {
-        let key = (task.to_string(), seq);
+    /// Stores batch `seq` of attempt `attempt` of sync `task`; a batch already stored is answered
+    /// again without being stored twice. A new attempt (the task re-issued) stores afresh.
+    pub fn inventory(&mut self, task: &str, attempt: u64, instance: &str, seq: u64, lines: Vec<Value>) -> usize {
+        let key = (task.to_string(), attempt, seq);
         if let Some(stored) = self.batches.get(&key) {
             self.stats.inventory_duplicate_batches += 1;
             return *stored;
@@ -879,14 +936,55 @@ mod tests {
         let start = Instant::now();
         assert!(state.reap(start + Duration::from_millis(10_500), true).is_empty());
         let beat = start + Duration::from_millis(10_500);
-        assert_eq!(state.heartbeat_at(session, std::slice::from_ref(&id), beat), Vec::<String>::new());
+        assert_eq!(state.heartbeat_at(session, std::slice::from_ref(&id), beat), (Vec::<String>::new(), None));
         assert!(state.reap(start + Duration::from_secs(12), true).is_empty(), "the heartbeat extended it");
         assert_eq!(state.reap(start + Duration::from_millis(21_600), true), [0]);
         let view = state.task(&id).expect("task");
         assert_eq!((view.state.as_str(), view.attempt), ("queued", 2));
-        let cancel = state.heartbeat(session, std::slice::from_ref(&id));
-        assert_eq!(cancel, std::slice::from_ref(&id), "no longer leased here");
         let frames = state.take(session, 10).expect("frames");
         assert!(frames[0].contains("\"attempt\":2"), "{frames:?}");
+        let other = state.register("demo-enrollment-token", registration()).ok().expect("registered");
+        let (other, _) = state.authenticate(&other.session).expect("session");
+        let (cancel, _) = state.heartbeat(other, std::slice::from_ref(&id));
+        assert_eq!(cancel, std::slice::from_ref(&id), "leased to another session");
+    }
+
+    #[test]
+    fn a_lease_two_heartbeats_old_that_the_connector_does_not_list_is_queued_again() {
+        let config = EmulatorConfig { session_timeout_ms: 3_600_000, ..EmulatorConfig::default() };
+        let mut state = State::new(&config);
+        let registered = state.register("demo-enrollment-token", registration()).ok().expect("registered");
+        let (session, _) = state.authenticate(&registered.session).expect("session");
+        let kept = state.enqueue(0, TaskSpec::new("uem.test", Some("m"), json!({})));
+        let lost = state.enqueue(0, TaskSpec::new("uem.test", Some("m"), json!({})));
+        assert_eq!(state.take(session, 10).map(|f| f.len()), Some(2));
+        let start = Instant::now();
+        let listed = std::slice::from_ref(&kept);
+        // The first heartbeat after the grant may not list it yet (the poll answer may still be
+        // on its way), nor may the second; the third must.
+        assert_eq!(state.heartbeat_at(session, listed, start + Duration::from_millis(10)), (vec![], None));
+        assert_eq!(state.heartbeat_at(session, listed, start + Duration::from_millis(500)), (vec![], None));
+        assert_eq!(state.task(&lost).map(|t| t.state), Some("leased".to_string()));
+        assert_eq!(state.heartbeat_at(session, listed, start + Duration::from_millis(1000)), (vec![], Some(0)));
+        let view = state.task(&lost).expect("task");
+        assert_eq!((view.state.as_str(), view.attempt), ("queued", 2));
+        assert_eq!(state.task(&kept).map(|t| t.state), Some("leased".to_string()));
+    }
+
+    #[test]
+    fn a_task_queued_again_while_its_connector_still_holds_it_stays_with_that_connector() {
+        let mut state = State::new(&EmulatorConfig::default());
+        let first = state.register("demo-enrollment-token", registration()).ok().expect("registered");
+        let (session, _) = state.authenticate(&first.session).expect("session");
+        let id = state.enqueue(0, TaskSpec::new("uem.test", Some("m"), json!({})));
+        assert_eq!(state.take(session, 10).map(|f| f.len()), Some(1));
+        state.forget_sessions(); // the relay restarted
+        assert_eq!(state.task(&id).map(|t| t.state), Some("queued".to_string()));
+        let again = state.register("demo-enrollment-token", registration()).ok().expect("registered");
+        let (session, _) = state.authenticate(&again.session).expect("session");
+        let (cancel, _) = state.heartbeat(session, std::slice::from_ref(&id));
+        assert!(cancel.is_empty(), "not stopped where it runs: {cancel:?}");
+        assert_eq!(state.task(&id).map(|t| t.state), Some("leased".to_string()));
+        assert_eq!(state.take(session, 10).map(|f| f.len()), Some(0), "not handed out a second time");
     }
 }
