@@ -97,6 +97,7 @@ async fn every_task_kind_through_an_authenticating_forward_proxy() {
         task("uem.set-risk", Some("siem-json"), json!({"device_id": device.id, "level": "Low"})),
         task("uem.set-risk", Some("maas360"), json!({"device_id": device.id})),
         task("uem.device", Some("maas360"), json!({"device_id": "no-such-device"})),
+        TaskSpec { deadline_ms: 30, ..task("uem.sync", Some("maas360"), json!({"apps": true})) },
     ];
     let ids = site.cloud.enqueue_many(specs);
     wait_done(&site.cloud, &ids, Duration::from_secs(90), &[&connector]).await;
@@ -128,6 +129,8 @@ async fn every_task_kind_through_an_authenticating_forward_proxy() {
     assert_eq!(malformed["code"], "malformed-task");
     assert!(malformed["message"].as_str().is_some_and(|m| m.contains("missing field `level`")), "{malformed}");
     assert_eq!(error_of(&site.cloud, &ids[11])["code"], "not-found");
+    let late = error_of(&site.cloud, &ids[12]);
+    assert_eq!((late["code"].as_str(), late["retryable"].as_bool()), (Some("deadline-exceeded"), Some(true)), "{late}");
 
     let relay = site.cloud.relay_url();
     let authority = relay.trim_start_matches("https://");

@@ -124,6 +124,7 @@ impl RelayLink {
         let mut lane = Lane::new(self.client.endpoint().clone());
         let mut backoff = Backoff::relay();
         loop {
+            // The slots are never closed, so this waits until one is free.
             let Ok(first) = self.slots.clone().acquire_owned().await else {
                 return LinkError::AlreadyServed;
             };
@@ -189,8 +190,7 @@ impl RelayLink {
                 // Parse errors quote the frame: scrub them like any text that leaves.
                 error.message = self.scrub(&error.message);
                 tracing::warn!(task = %shown_id(&id), code = error.code, "refused a task: {}", error.message);
-                self.held.answered(&id);
-                self.queue_result(&id, attempt, Err(error), slot);
+                self.finish(&id, attempt, Err(error), slot);
                 return;
             }
             Err(Malformed { id: None, error, .. }) => {
@@ -204,10 +204,12 @@ impl RelayLink {
             tokio::spawn(async move {
                 // Answers the task with an error if the dispatcher panics, so its lease does not
                 // live on forever in the heartbeats.
-                let mut guard = PanicGuard { link: link.clone(), task: task.id.clone(), attempt: task.attempt, slot };
+                let mut guard =
+                    PanicGuard { link: link.clone(), task: task.id.clone(), attempt: task.attempt, slot, armed: true };
                 let outcome = link.dispatcher.run(&task, &link.inventory).await;
+                guard.armed = false;
                 let slot = guard.slot.take();
-                std::mem::forget(guard);
+                drop(guard);
                 link.finish(&task.id, task.attempt, outcome, slot);
             })
             .abort_handle()
@@ -228,16 +230,6 @@ impl RelayLink {
         slot: Option<OwnedSemaphorePermit>,
     ) {
         self.held.answered(task);
-        self.queue_result(task, attempt, outcome, slot);
-    }
-
-    fn queue_result(
-        &self,
-        task: &str,
-        attempt: u32,
-        outcome: Result<Box<RawValue>, TaskError>,
-        slot: Option<OwnedSemaphorePermit>,
-    ) {
         let frame = match result_frame(task, attempt, &outcome) {
             Ok(frame) => frame,
             Err(e) => {
@@ -439,17 +431,19 @@ impl RelayLink {
     }
 }
 
-/// Answers a task whose dispatcher panicked (dropped during unwinding, never on cancel).
+/// Answers a task whose dispatcher panicked. Disarmed when the task finishes; dropped armed
+/// without a panic means the task was cancelled, which needs no answer.
 struct PanicGuard {
     link: Arc<RelayLink>,
     task: String,
     attempt: u32,
     slot: Option<OwnedSemaphorePermit>,
+    armed: bool,
 }
 
 impl Drop for PanicGuard {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if self.armed && std::thread::panicking() {
             tracing::error!(task = %shown_id(&self.task), "the task panicked (a bug); answering it with an error");
             let error = TaskError::new("internal", "the connector failed while running this task");
             self.link.finish(&self.task, self.attempt, Err(error), self.slot.take());

@@ -3,15 +3,13 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use cloud_emulator::{Emulator, EmulatorConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use emulator_kit::tls::server_config_from_pem_files;
 
 /// An emulated mobile-threat-defense cloud: the connector relay (/relay/v1/), an admin API
 /// (/admin/, bearer admin token) and a dashboard (/dashboard, /api/, bearer dashboard token),
@@ -74,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(server_config_from_pem_files(cert, key)?),
         (None, None) => None,
         _ => bail!("give --tls-cert with --tls-key"),
     };
@@ -104,41 +102,8 @@ async fn main() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "cloud-emulator listening on {}", emulator.origin())?;
     stdout.flush()?;
-    shutdown_signal().await?;
+    emulator_kit::signal::shutdown().await?;
     tracing::info!("stopping");
     drop(emulator);
-    Ok(())
-}
-
-fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading certificates from {}", cert.display()))?;
-    if chain.is_empty() {
-        bail!("no certificate in {}", cert.display());
-    }
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading a private key from {}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the certificate and key do not make a TLS server")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
-async fn shutdown_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
     Ok(())
 }

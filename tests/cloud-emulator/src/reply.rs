@@ -1,28 +1,8 @@
 //! The HTTP answers the emulator gives: JSON (errors as `{"error","message"}`) and HTML.
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use hyper::{Response, StatusCode};
-use serde::Serialize;
-
-pub type Reply = Response<Full<Bytes>>;
-
-fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
-    let mut reply = Response::new(Full::new(body.into()));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    reply
-}
-
-pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    with_type(status, "application/json", body)
-}
-
-/// `value` serialized; these types cannot fail to serialize.
-pub fn json_of<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    json(status, serde_json::to_vec(value).unwrap_or_default())
-}
+use emulator_kit::reply::with_type;
+pub use emulator_kit::reply::{Reply, header, json, json_of};
+use hyper::StatusCode;
 
 /// `{"error": code, "message": message}`.
 pub fn error(status: StatusCode, code: &str, message: &str) -> Reply {
@@ -34,12 +14,6 @@ pub fn html(status: StatusCode, body: String) -> Reply {
     header(&mut reply, "content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
     header(&mut reply, "x-content-type-options", "nosniff");
     reply
-}
-
-pub fn header(reply: &mut Reply, name: &'static str, value: impl ToString) {
-    if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
-        reply.headers_mut().insert(HeaderName::from_static(name), value);
-    }
 }
 
 /// The bearer token of `Authorization: Bearer <token>`.

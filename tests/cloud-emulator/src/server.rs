@@ -194,8 +194,8 @@ impl Emulator {
         let (tls, ca_pem) = match &config.tls {
             Some(tls) => (tls.clone(), String::new()),
             None => {
-                let ca = maas360_emulator::private_ca::PrivateCa::new("cloud-emulator private CA")
-                    .map_err(io::Error::other)?;
+                let ca =
+                    emulator_kit::private_ca::PrivateCa::new("cloud-emulator private CA").map_err(io::Error::other)?;
                 (ca.server_config().map_err(io::Error::other)?, ca.ca_pem)
             }
         };

@@ -23,7 +23,6 @@ mod auth;
 mod config;
 mod faults;
 mod inventory;
-pub mod private_ca;
 mod prng;
 mod quirks;
 mod reply;
@@ -34,6 +33,16 @@ mod tenant;
 
 pub use api::search::PAGE_SIZES;
 pub use config::EmulatorConfig;
+/// The private CA behind `--private-ca`; it lives in `emulator-kit`, shared with the cloud
+/// emulator, and stays here for existing users:
+///
+/// ```
+/// use maas360_emulator::private_ca::PrivateCa;
+///
+/// let ca = PrivateCa::new("test CA").expect("CA");
+/// assert!(ca.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+/// ```
+pub use emulator_kit::private_ca;
 pub use server::Emulator;
 pub use stats::Stats;
 pub use tenant::{DeviceSnapshot, find_personal_value};

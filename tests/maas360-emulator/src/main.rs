@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use emulator_kit::tls::server_config_from_pem_files;
 use maas360_emulator::{Emulator, EmulatorConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// An emulated IBM MaaS360 tenant: REST API with the real service's quirks and rules, plus an
 /// unauthenticated admin API under /_emulator/ (keep it on loopback).
@@ -85,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let tls = match (&args.tls_cert, &args.tls_key, &args.private_ca) {
-        (Some(cert), Some(key), None) => Some(tls_config(cert, key)?),
+        (Some(cert), Some(key), None) => Some(server_config_from_pem_files(cert, key)?),
         (None, None, Some(ca_file)) => Some(private_ca(ca_file)?),
         (None, None, None) => None,
         _ => bail!("give --tls-cert with --tls-key, or --private-ca, not both"),
@@ -124,49 +123,16 @@ async fn main() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "maas360-emulator listening on {}", emulator.origin())?;
     stdout.flush()?;
-    shutdown_signal().await?;
+    emulator_kit::signal::shutdown().await?;
     tracing::info!("stopping");
     drop(emulator);
     Ok(())
 }
 
-fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let chain = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading certificates from {}", cert.display()))?;
-    if chain.is_empty() {
-        bail!("no certificate in {}", cert.display());
-    }
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading a private key from {}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the certificate and key do not make a TLS server")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
 /// A new private CA and a server certificate it signs; the CA certificate goes to `ca_file`.
 fn private_ca(ca_file: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let ca = maas360_emulator::private_ca::PrivateCa::new("maas360-emulator private CA")
-        .context("generating a private CA")?;
+    let ca =
+        emulator_kit::private_ca::PrivateCa::new("maas360-emulator private CA").context("generating a private CA")?;
     std::fs::write(ca_file, &ca.ca_pem).with_context(|| format!("writing {}", ca_file.display()))?;
     Ok(ca.server_config()?)
-}
-
-async fn shutdown_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
 }

@@ -2,28 +2,11 @@
 //! service serves when a session bounces or a gateway fails.
 
 use bytes::Bytes;
+use emulator_kit::reply::with_type;
+pub use emulator_kit::reply::{Reply, header, json, json_of};
 use http_body_util::Full;
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Serialize;
-
-pub type Reply = Response<Full<Bytes>>;
-
-fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
-    let mut reply = Response::new(Full::new(body.into()));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    reply
-}
-
-pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Reply {
-    with_type(status, "application/json", body)
-}
-
-/// `value` serialized; these types cannot fail to serialize.
-pub fn json_of<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    json(status, serde_json::to_vec(value).unwrap_or_default())
-}
 
 pub fn xml(body: String) -> Reply {
     with_type(StatusCode::OK, "application/xml", body)
@@ -53,12 +36,6 @@ pub fn not_found(description: &str) -> Reply {
         error_desc: &'a str,
     }
     json_of(StatusCode::NOT_FOUND, &Error { error_code: 404, error_desc: description })
-}
-
-pub fn header(reply: &mut Reply, name: &'static str, value: impl ToString) {
-    if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
-        reply.headers_mut().insert(HeaderName::from_static(name), value);
-    }
 }
 
 /// The MaaS360 portal's login page, with an error line when a login was refused. The service

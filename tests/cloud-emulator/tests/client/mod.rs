@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use cloud_emulator::{Emulator, EmulatorConfig};
+pub use emulator_kit::client::Answer;
 use http_body_util::{BodyExt, Full};
-use hyper::header::HeaderMap;
 use hyper::{Method, Request};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -19,22 +19,6 @@ use serde_json::{Value, json};
 
 pub const ENROLLMENT: &str = "demo-enrollment-token";
 pub const KEYRING: &str = "9c1e0b5d2f3a4e6c8b7a9d0e1f2a3b4c";
-
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
 
 #[derive(Clone)]
 pub struct Client {

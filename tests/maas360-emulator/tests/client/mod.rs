@@ -3,32 +3,16 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
+pub use emulator_kit::client::Answer;
 use http_body_util::{BodyExt, Full};
-use hyper::header::HeaderMap;
 use hyper::{Method, Request};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use maas360_emulator::{Emulator, EmulatorConfig};
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub const BILLING: &str = "30012345";
-
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
 
 pub struct Client {
     http: HyperClient<HttpConnector, Full<Bytes>>,

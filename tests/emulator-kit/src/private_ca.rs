@@ -1,11 +1,13 @@
 //! A throwaway private certificate authority and a server certificate it signs for `localhost`
-//! and `127.0.0.1`: how an on-prem MaaS360 behind a company CA looks to the connector, whose
-//! instance then trusts only [`PrivateCa::ca_pem`] (`ca_file`).
+//! and `127.0.0.1`: how an on-prem MaaS360 behind a company CA, or the cloud relay, looks to the
+//! connector, which then trusts only [`PrivateCa::ca_pem`] (`ca_file`).
 
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::tls;
 
 pub struct PrivateCa {
     /// The CA certificate, PEM: what a connector instance's `ca_file` holds.
@@ -36,13 +38,7 @@ impl PrivateCa {
 
     /// A TLS server config presenting the server certificate.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(vec![self.server_cert.clone()], key)?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
+        tls::server_config(vec![self.server_cert.clone()], key)
     }
 }
