@@ -193,7 +193,7 @@ async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) ->
     }
 }
 
-/// Syncs a UEM's inventory and apps, tokenized. With no relay configured yet the devices go nowhere; the
+/// Syncs a UEM's inventory and apps, tokenized. Without a relay (or with `--once`) the devices go nowhere; the
 /// sync proves the path and reports the count.
 async fn inventory_sync(runtime: &PluginRuntime, instance: &PluginInstance) -> bool {
     let name = instance.name().as_str();

@@ -1,8 +1,8 @@
 //! The inventory path (on-prem → cloud): page through a UEM's devices, drop the repeats a
 //! shifting inventory produces, fetch each device's apps when asked, and tokenize every record
-//! field by field before it goes anywhere. The relay link will stream the result up; today
-//! `connector uem sync` writes it to a file, which is how an admin sees exactly what the cloud
-//! would get.
+//! field by field before it goes anywhere. A `uem.sync` task streams the lines up the relay link
+//! (`dispatch`); `connector uem sync` writes the same lines to a file, which is how an admin sees
+//! exactly what the cloud gets.
 
 use std::collections::HashSet;
 use std::sync::Arc;

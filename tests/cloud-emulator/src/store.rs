@@ -172,6 +172,34 @@ struct Task {
     duplicates: u64,
 }
 
+impl Task {
+    /// A task just enqueued: first attempt, never handed out.
+    fn queued(
+        id: String,
+        group: usize,
+        kind: String,
+        instance: Option<String>,
+        payload: String,
+        deadline_ms: u64,
+        raw: Option<String>,
+    ) -> Self {
+        Task {
+            id,
+            group,
+            kind,
+            instance,
+            payload,
+            deadline_ms,
+            raw,
+            attempt: 1,
+            issued: 0,
+            state: TaskState::Queued,
+            outcome: None,
+            duplicates: 0,
+        }
+    }
+}
+
 struct Session {
     num: u64,
     token: String,
@@ -460,20 +488,7 @@ impl State {
         }
         self.insert_task(
             seq,
-            Task {
-                id: id.clone(),
-                group,
-                kind: spec.kind,
-                instance: spec.instance,
-                payload: spec.payload.to_string(),
-                deadline_ms: spec.deadline_ms,
-                raw: None,
-                attempt: 1,
-                issued: 0,
-                state: TaskState::Queued,
-                outcome: None,
-                duplicates: 0,
-            },
+            Task::queued(id.clone(), group, spec.kind, spec.instance, spec.payload.to_string(), spec.deadline_ms, None),
         );
         self.groups[group].queue.push_back(Entry::Task(seq));
         id
@@ -498,20 +513,15 @@ impl State {
         let text = |key: &str| frame.get(key).and_then(Value::as_str).map(str::to_string);
         self.insert_task(
             seq,
-            Task {
-                id: id.clone(),
+            Task::queued(
+                id.clone(),
                 group,
-                kind: text("kind").unwrap_or_default(),
-                instance: text("instance"),
-                payload: frame.get("payload").map(Value::to_string).unwrap_or_else(|| "null".to_string()),
-                deadline_ms: frame.get("deadline_ms").and_then(Value::as_u64).unwrap_or(30_000),
-                raw: Some(serialized),
-                attempt: 1,
-                issued: 0,
-                state: TaskState::Queued,
-                outcome: None,
-                duplicates: 0,
-            },
+                text("kind").unwrap_or_default(),
+                text("instance"),
+                frame.get("payload").map(Value::to_string).unwrap_or_else(|| "null".to_string()),
+                frame.get("deadline_ms").and_then(Value::as_u64).unwrap_or(30_000),
+                Some(serialized),
+            ),
         );
         self.groups[group].queue.push_back(Entry::Task(seq));
         Some(id)

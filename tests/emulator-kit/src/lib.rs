@@ -1,9 +1,10 @@
 //! What the test emulators (`maas360-emulator`, `cloud-emulator`) share: a throwaway private CA,
-//! TLS server configs from PEM files, the shutdown signal of their binaries, the HTTP reply
+//! TLS server configs from PEM files, the log setup and shutdown signal of their binaries, the HTTP reply
 //! helpers, and (feature `test-client`) the answer type of their integration tests' clients.
 
 #[cfg(feature = "test-client")]
 pub mod client;
+pub mod logging;
 pub mod private_ca;
 pub mod reply;
 pub mod signal;
