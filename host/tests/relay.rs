@@ -168,6 +168,37 @@ async fn wrong_proxy_credentials_are_reported_and_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_requires_a_client_certificate_gets_the_configured_one() {
+    use maas360_emulator::private_ca::PrivateCa;
+    let company = PrivateCa::new("Company connectors CA").expect("CA");
+    let issued = company.issue_client("hq-1.connectors.example").expect("client certificate");
+    let cloud = cloud_emulator::EmulatorConfig { client_ca: Some(company.ca_pem.clone()), ..Default::default() };
+    let site = Site::start_with(5, cloud).await;
+    site.write("connector.pem", &issued.cert_pem);
+    site.write("connector.key", &issued.key_pem);
+
+    let mut without = Connector::start(&site.config("hq-0", "pii.keyring", ""));
+    let started = Instant::now();
+    // In TLS 1.3 the server's refusal arrives after the client's handshake, with the first request.
+    while !without.log().contains("registering with the relay:") {
+        assert!(started.elapsed() < Duration::from_secs(30), "no refusal reported:\n{}", without.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(without.is_running(), "a refused handshake is retried:\n{}", without.log());
+    assert_eq!(site.cloud.stats().registrations, 0);
+    drop(without);
+
+    let with = Connector::start(&site.config(
+        "hq-1",
+        "pii.keyring",
+        "client_cert = \"connector.pem\"\nclient_key = \"connector.key\"",
+    ));
+    let ids = site.cloud.enqueue_many(vec![task("connector.status", None, json!({}))]);
+    wait_done(&site.cloud, &ids, Duration::from_secs(30), &[&with]).await;
+    assert_eq!(result_of(&site.cloud, &ids[0])["name"], "hq-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_malformed_frames_and_garbled_polls_is_answered_not_fatal() {
     let site = Site::start(5).await;
     let mut connector = Connector::start(&site.config("hq-1", "pii.keyring", ""));

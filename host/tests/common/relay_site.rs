@@ -34,12 +34,17 @@ pub struct Site {
 
 impl Site {
     pub async fn start(devices: usize) -> Site {
+        Self::start_with(devices, CloudConfig::default()).await
+    }
+
+    /// A site whose cloud emulator runs with `cloud` (e.g. requiring client certificates).
+    pub async fn start_with(devices: usize, cloud: CloudConfig) -> Site {
         let ca = PrivateCa::new("MaaS360 on-prem CA").expect("CA");
         let maas360_config = Maas360Config { devices, ..Maas360Config::default() };
         let maas360 = Maas360::start_tls(maas360_config.clone(), ca.server_config().expect("tls"))
             .await
             .expect("MaaS360 emulator");
-        let cloud = Cloud::start(CloudConfig::default()).await.expect("cloud emulator");
+        let cloud = Cloud::start(cloud).await.expect("cloud emulator");
         let dir = tempfile::tempdir().expect("tempdir");
         let site = Site { dir, cloud, maas360, maas360_config };
         site.write("maas360-ca.pem", &ca.ca_pem);

@@ -32,6 +32,9 @@ pub struct EmulatorConfig {
     /// Serve this TLS configuration instead of a certificate from a new private CA
     /// ([`crate::Emulator::ca_pem`] is then empty).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// With the private CA: require every connector to present a client certificate signed by
+    /// one of these CA certificates (PEM), as a relay binding connectors to certificates does.
+    pub client_ca: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -46,6 +49,7 @@ impl Default for EmulatorConfig {
             poll_wait_ms: 20_000,
             max_batch: 256,
             tls: None,
+            client_ca: None,
         }
     }
 }

@@ -30,6 +30,10 @@ struct Args {
     /// [default: cloud-emulator-ca.pem in the working directory].
     #[arg(long, value_name = "FILE", conflicts_with = "tls_cert")]
     private_ca: Option<PathBuf>,
+    /// Require connectors to present a client certificate signed by a CA in this PEM file
+    /// (mutual TLS; with the private CA only).
+    #[arg(long, value_name = "PEM", conflicts_with = "tls_cert")]
+    client_ca: Option<PathBuf>,
     /// An identity group and one of its enrollment tokens, NAME=TOKEN; repeat for more groups or
     /// tokens [default: default=demo-enrollment-token].
     #[arg(long = "group", value_name = "NAME=TOKEN", value_parser = group)]
@@ -84,6 +88,10 @@ async fn main() -> anyhow::Result<()> {
         poll_wait_ms: millis(args.poll_wait),
         max_batch: args.max_batch,
         tls,
+        client_ca: match &args.client_ca {
+            Some(file) => Some(std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?),
+            None => None,
+        },
     };
     let emulator = Emulator::start(config).await.with_context(|| format!("listening on {}", args.listen))?;
     if !emulator.ca_pem().is_empty() {

@@ -186,7 +186,8 @@ impl Drop for Emulator {
 
 impl Emulator {
     /// Serves HTTPS on `config.listen` (default a free loopback port), with a certificate for
-    /// `localhost` and `127.0.0.1` from a new private CA unless `config.tls` is given.
+    /// `localhost` and `127.0.0.1` from a new private CA unless `config.tls` is given; with
+    /// `config.client_ca`, only to clients presenting a certificate it signed.
     pub async fn start(config: EmulatorConfig) -> io::Result<Self> {
         if config.groups.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "at least one identity group is needed"));
@@ -196,7 +197,11 @@ impl Emulator {
             None => {
                 let ca =
                     emulator_kit::private_ca::PrivateCa::new("cloud-emulator private CA").map_err(io::Error::other)?;
-                (ca.server_config().map_err(io::Error::other)?, ca.ca_pem)
+                let tls = match &config.client_ca {
+                    Some(client_ca) => ca.server_config_requiring_clients(client_ca),
+                    None => ca.server_config(),
+                };
+                (tls.map_err(io::Error::other)?, ca.ca_pem)
             }
         };
         let listener = TcpListener::bind(config.listen).await?;

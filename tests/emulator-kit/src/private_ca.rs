@@ -14,6 +14,13 @@ pub struct PrivateCa {
     pub ca_pem: String,
     pub server_cert: CertificateDer<'static>,
     pub server_key: Vec<u8>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate the CA issued and its private key, both PEM.
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 impl PrivateCa {
@@ -33,12 +40,35 @@ impl PrivateCa {
             ca_pem: ca_cert.pem(),
             server_cert: server_cert.der().clone(),
             server_key: server_key.serialize_der(),
+            issuer,
         })
+    }
+
+    /// A client certificate for `common_name`: what a connector presents for mutual TLS.
+    pub fn issue_client(&self, common_name: &str) -> Result<Issued, rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Issued { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
 
     /// A TLS server config presenting the server certificate.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
-        tls::server_config(vec![self.server_cert.clone()], key)
+        tls::server_config(vec![self.server_cert.clone()], self.key())
+    }
+
+    /// Like [`PrivateCa::server_config`], and refusing clients without a certificate signed by
+    /// `client_ca_pem` (mutual TLS).
+    pub fn server_config_requiring_clients(
+        &self,
+        client_ca_pem: &str,
+    ) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+        tls::server_config_requiring_clients(vec![self.server_cert.clone()], self.key(), client_ca_pem)
+    }
+
+    fn key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()))
     }
 }
