@@ -164,5 +164,5 @@ async fn instances_of_one_file_share_one_compilation() {
     let runtime = TestConfig::new(&format!("{}{}", probe("a", ""), probe("b", ""))).start().await;
     let a = runtime.instance("a").expect("a");
     let b = runtime.instance("b").expect("b");
-    assert!(std::ptr::eq(a.plugin(), b.plugin()), "one compiled plugin, two instances");
+    assert!(std::sync::Arc::ptr_eq(&a.plugin(), &b.plugin()), "one compiled plugin, two instances");
 }

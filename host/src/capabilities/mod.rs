@@ -26,7 +26,7 @@ pub struct InstanceCapabilities {
     pub name: InstanceName,
     pub settings: settings::Settings,
     pub secrets: secrets::Secrets,
-    pub kv: kv::KvStore,
+    pub kv: Arc<kv::KvStore>,
     pub http: Arc<http::HttpEgress>,
     pub net: net::NetEgress,
     /// Scrubs personal data out of what the plugin logs; `None` when no `[pii]` is configured.

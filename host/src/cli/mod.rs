@@ -3,6 +3,7 @@
 mod check;
 mod keys;
 mod pii;
+mod plugins;
 mod run;
 mod uem;
 
@@ -58,6 +59,56 @@ enum Command {
     /// PII tools for admins: find a person's token, reveal tokens (audited), map tokens after a rotation.
     #[command(subcommand)]
     Pii(PiiCommand),
+    /// Sign plugins and check them: make a publisher key, sign a plugin file, verify a signature, inspect a plugin.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginsCommand {
+    /// Create a publisher's secret signing key (mode 0600) and print the line to add to [plugins.trusted].
+    Keygen {
+        /// The secret key file to create; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+        /// The publisher name to print the [plugins.trusted] line with.
+        #[arg(long)]
+        publisher: Option<String>,
+    },
+    /// Sign a plugin file: writes FILE.sig beside it (replacing an older one).
+    Sign {
+        file: PathBuf,
+        /// The secret key file made by `plugins keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        publisher: String,
+    },
+    /// Check a plugin's signature: exit 0 if it verifies, 1 (with the reason) if it is unsigned or does not.
+    Verify {
+        file: PathBuf,
+        /// Trust the publishers of this config's [plugins.trusted].
+        #[arg(long, short, required_unless_present = "public_key", conflicts_with = "public_key")]
+        config: Option<PathBuf>,
+        /// Trust this one key (msc-ed25519:…), for the publisher given with --publisher.
+        #[arg(long, requires = "publisher", value_name = "msc-ed25519:…")]
+        public_key: Option<connector::plugins::signature::PublicKey>,
+        #[arg(long, requires = "public_key")]
+        publisher: Option<String>,
+    },
+    /// Every instance's plugin: the version serving and any refused one, from the running connector's
+    /// admin listener ([admin] listen), or the files the config names when it is not running.
+    List {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Show a plugin's world, exported interface, imports, sha256, size and signer (verified with --config).
+    Inspect {
+        file: PathBuf,
+        /// Check the signature against this config's [plugins.trusted].
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +251,19 @@ pub async fn run(args: Args) -> ExitCode {
         Command::Pii(PiiCommand::Tokenize { config, kind, value }) => pii::tokenize(&config, kind, &value),
         Command::Pii(PiiCommand::Reveal { config, tokens }) => pii::reveal(&config, &tokens),
         Command::Pii(PiiCommand::Retokenize { config }) => pii::retokenize(&config),
+        Command::Plugins(PluginsCommand::Keygen { out, publisher }) => plugins::keygen(&out, publisher.as_deref()),
+        Command::Plugins(PluginsCommand::Sign { file, key, publisher }) => plugins::sign(&file, &key, &publisher),
+        Command::Plugins(PluginsCommand::Verify { file, config, public_key, publisher }) => {
+            let trust = match (config, public_key, publisher) {
+                (Some(config), _, _) => plugins::Trust::Config(config),
+                (None, Some(key), Some(publisher)) => plugins::Trust::Key { publisher, key },
+                // clap requires --config or both of --public-key and --publisher.
+                _ => return ExitCode::from(2),
+            };
+            plugins::verify(&file, trust)
+        }
+        Command::Plugins(PluginsCommand::Inspect { file, config }) => plugins::inspect(&file, config.as_deref()),
+        Command::Plugins(PluginsCommand::List { config }) => plugins::list(&config).await,
     }
 }
 

@@ -9,7 +9,8 @@ use std::time::Instant;
 use connector::dispatch::{ConnectorStatus, Dispatcher};
 use connector::ids::PluginKind;
 use connector::inventory;
-use connector::plugins::worlds::siem::{Event, Framing, Origin, Severity};
+use connector::plugins::self_test::{self, Verdict};
+use connector::plugins::watch;
 use connector::plugins::{PluginInstance, PluginRuntime};
 use connector::relay::{Identity, RelayLink};
 
@@ -22,8 +23,10 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     let name = config.connector.name.clone();
     let relay = config.relay.take();
     let keyring = config.pii.as_ref().map(|p| p.keyring.fingerprint()).unwrap_or_default();
+    let plugin_dir = config.connector.plugin_dir.clone();
+    let admin = config.admin;
     let runtime = match PluginRuntime::start(config).await {
-        Ok(runtime) => runtime,
+        Ok(runtime) => Arc::new(runtime),
         Err(error) => {
             tracing::error!("{error}");
             return ExitCode::FAILURE;
@@ -31,12 +34,12 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     };
     tracing::info!(
         connector = %name,
-        instances = runtime.instances().count(),
+        instances = runtime.instances().len(),
         allocation = ?runtime.engine().allocation(),
         "connector started"
     );
     let mut healthy = true;
-    for instance in runtime.instances() {
+    for instance in runtime.instances().values() {
         healthy &= self_test(&runtime, instance, &name).await;
         // Without a relay, a sync proves the inventory path; with one, the cloud asks for syncs.
         if instance.kind() == PluginKind::Uem && (relay.is_none() || once) {
@@ -46,6 +49,28 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     if once {
         return if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
+    // Plugins and config are reloaded while the connector serves: on file changes, and on SIGHUP.
+    let _watching = match watch::watch(runtime.clone(), file.to_path_buf(), plugin_dir, name.clone()) {
+        Ok(watching) => Some(watching),
+        Err(error) => {
+            tracing::warn!("cannot watch plugin and config files ({error}); reload with SIGHUP");
+            None
+        }
+    };
+    let _hangups = reload_on_hangup(runtime.clone(), file.to_path_buf());
+    let _admin = match admin {
+        Some(addr) => match connector::admin::serve(addr, runtime.clone()).await {
+            Ok((bound, task)) => {
+                tracing::info!(listen = %bound, "admin listener: GET /healthz, /plugins");
+                Some(AbortOnDrop(task))
+            }
+            Err(error) => {
+                tracing::error!("admin listener on {addr}: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     match relay {
         Some(relay) => serve_relay(runtime, &relay, name, keyring).await,
         None => {
@@ -59,7 +84,7 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
 
 /// Takes tasks from the relay until a signal, then drains.
 async fn serve_relay(
-    runtime: PluginRuntime,
+    runtime: Arc<PluginRuntime>,
     relay: &connector::config::RelayConfig,
     name: String,
     keyring: String,
@@ -72,7 +97,7 @@ async fn serve_relay(
         run: run_id.clone(),
         keyring: keyring.clone(),
         capacity: relay.capacity,
-        instances: runtime.instances().map(|i| (i.name().to_string(), i.kind().as_str())).collect(),
+        instances: runtime.instances().values().map(|i| (i.name().to_string(), i.kind().as_str())).collect(),
     };
     let status = ConnectorStatus {
         name,
@@ -83,7 +108,7 @@ async fn serve_relay(
         started: Instant::now(),
         in_flight: Arc::default(),
     };
-    let dispatcher = Arc::new(Dispatcher::new(Arc::new(runtime), filter, status));
+    let dispatcher = Arc::new(Dispatcher::new(runtime, filter, status));
     let link = match RelayLink::new(relay, identity, dispatcher) {
         Ok(link) => link,
         Err(error) => {
@@ -108,85 +133,58 @@ async fn serve_relay(
     }
 }
 
+/// Stops a background task when the serving scope ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reloads the config on every SIGHUP, as services are expected to.
+fn reload_on_hangup(runtime: Arc<PluginRuntime>, file: std::path::PathBuf) -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGHUP ({error})");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the config");
+                if let Err(errors) = runtime.reload_config(&file).await {
+                    errors.iter().for_each(|e| tracing::error!("config change refused, the running config stays: {e}"));
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 fn random_run_id() -> String {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs an instance's self-test and logs the outcome; `false` if it failed.
-async fn self_test(runtime: &PluginRuntime, instance: &PluginInstance, connector: &str) -> bool {
+/// Runs an instance's self-test and logs the outcome; `false` unless it passed.
+async fn self_test(runtime: &PluginRuntime, instance: &Arc<PluginInstance>, connector: &str) -> bool {
     let name = instance.name().as_str();
-    let checks = match instance.kind() {
-        PluginKind::Uem => match runtime.uem(name) {
-            Ok(uem) => uem.test_connection().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        PluginKind::Mail => match runtime.mail(name) {
-            Ok(mail) => mail.test_connection().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        PluginKind::Siem => return siem_self_test(runtime, name, connector).await,
-    };
-    match checks {
-        Ok(checks) => {
-            let failed: Vec<_> = checks.iter().filter(|c| !c.passed).collect();
-            for check in &failed {
-                tracing::warn!(instance = name, check = %shown(runtime, &check.name), "self-test check failed: {}", shown(runtime, &check.detail));
-            }
-            tracing::info!(instance = name, passed = checks.len() - failed.len(), failed = failed.len(), "self-test");
-            failed.is_empty()
-        }
-        Err(error) => {
-            tracing::error!(instance = name, "self-test failed: {}", shown(runtime, &error));
-            false
-        }
-    }
-}
-
-/// A formatter has no connection to test: format a sample event instead.
-async fn siem_self_test(runtime: &PluginRuntime, name: &str, connector: &str) -> bool {
-    let sample = Event {
-        id: "self-test".into(),
-        event_type: "Connector self-test".into(),
-        time_ms: 0,
-        client_time_ms: None,
-        severity: Severity::Info,
-        name: "Formatter self-test".into(),
-        attack_vector: None,
-        threat_factors: vec![],
-        signature: None,
-        url: None,
-        tenant: None,
-        message: None,
-        device: None,
-        app: None,
-        network: None,
-        fields: vec![],
-    };
-    let origin = Origin { hostname: connector.to_string(), app_name: "connector".into() };
-    let outcome = match runtime.siem(name) {
-        Ok(siem) => match (siem.describe().await, siem.format(&origin, std::slice::from_ref(&sample)).await) {
-            (Ok(info), Ok(mut results)) => match results.pop() {
-                Some(Ok(bytes)) => Ok(format!(
-                    "{} formatter, {} framing, sample event is {} bytes",
-                    info.format,
-                    framing_name(info.framing),
-                    bytes.len()
-                )),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("formatted no event".to_string()),
-            },
-            (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
-        },
-        Err(e) => Err(e.to_string()),
-    };
-    match outcome {
-        Ok(summary) => {
+    match self_test::run(instance, connector).await {
+        Verdict::Passed(summary) => {
             tracing::info!(instance = name, "self-test: {}", shown(runtime, &summary));
             true
         }
-        Err(error) => {
+        Verdict::Degraded(problem) => {
+            tracing::warn!(instance = name, "self-test: {}", shown(runtime, &problem));
+            false
+        }
+        Verdict::Failed(error) => {
             tracing::error!(instance = name, "self-test failed: {}", shown(runtime, &error));
             false
         }
@@ -207,13 +205,6 @@ async fn inventory_sync(runtime: &PluginRuntime, instance: &PluginInstance) -> b
             tracing::error!(instance = name, "inventory sync failed: {}", shown(runtime, &error.to_string()));
             false
         }
-    }
-}
-
-fn framing_name(framing: Framing) -> &'static str {
-    match framing {
-        Framing::OctetCounting => "octet-counting",
-        Framing::Newline => "newline",
     }
 }
 

@@ -19,6 +19,12 @@
 //! [pii.fields]                     # free-form UEM attributes / SIEM fields that hold PII
 //! "Employee ID" = "identifier"     # kinds: device-name person-name user-name email phone identifier
 //!
+//! [admin]                          # health and plugin status over plain HTTP: keep it on loopback
+//! listen = "127.0.0.1:9464"        # GET /healthz, GET /plugins
+//!
+//! [plugins]                        # signatures and trusted publishers: see `plugins.rs`
+//! signatures = "require"           # refuse unsigned plugins (default "warn": load them, log it)
+//!
 //! [relay]                          # the cloud relay to take tasks from: see `relay.rs`
 //! url = "https://relay.example.com"
 //! enrollment_token = { file = "secrets/enrollment-token" }
@@ -43,6 +49,7 @@
 //! ```
 
 pub mod diagnostics;
+pub mod plugins;
 pub mod relay;
 
 use std::collections::BTreeMap;
@@ -65,6 +72,7 @@ use crate::pii::keyring::Keyring;
 use crate::pii::{Detector, Kind};
 use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
+pub use plugins::PluginsConfig;
 pub use relay::{ProxyConfig, RelayConfig};
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
@@ -87,6 +95,10 @@ pub struct Config {
     pub pii: Option<PiiConfig>,
     /// The cloud relay to take tasks from; `None` when the file has no `[relay]` section.
     pub relay: Option<RelayConfig>,
+    /// Plugin signatures and the compiled-plugin cache; defaults when the file has no `[plugins]`.
+    pub plugins: PluginsConfig,
+    /// Where the admin listener (`/healthz`, `/plugins`) serves; `None` when not configured.
+    pub admin: Option<std::net::SocketAddr>,
     /// Problems that do not stop the connector, e.g. a secret file others can read.
     pub warnings: Vec<Diagnostic>,
 }
@@ -175,6 +187,15 @@ struct RawConfig {
     instances: BTreeMap<String, RawInstance>,
     pii: Option<RawPii>,
     relay: Option<relay::RawRelay>,
+    #[serde(default)]
+    plugins: plugins::RawPlugins,
+    admin: Option<RawAdmin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: String,
 }
 
 #[derive(Deserialize)]
@@ -331,7 +352,28 @@ impl Validator<'_> {
         }
         let pii = raw.pii.and_then(|raw| self.pii(base, raw));
         let relay = raw.relay.and_then(|raw| self.relay(base, raw));
-        Some(Config { file: file.to_path_buf(), connector, runtime, instances, pii, relay, warnings: Vec::new() })
+        let plugins = self.plugins(base, raw.plugins);
+        let admin = raw.admin.and_then(|admin| match admin.listen.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                self.error(
+                    KeyPath::root().key("admin").key("listen"),
+                    format!("`{}` is not an address:port (e.g. \"127.0.0.1:9464\")", admin.listen),
+                );
+                None
+            }
+        });
+        Some(Config {
+            file: file.to_path_buf(),
+            connector,
+            runtime,
+            instances,
+            pii,
+            relay,
+            plugins,
+            admin,
+            warnings: Vec::new(),
+        })
     }
 
     fn pii(&mut self, base: &Path, raw: RawPii) -> Option<PiiConfig> {

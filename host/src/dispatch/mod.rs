@@ -154,7 +154,7 @@ impl Dispatcher {
         }
     }
 
-    fn uem(&self, instance: &str, deadline: Instant) -> Result<crate::plugins::Uem<'_>, TaskError> {
+    fn uem(&self, instance: &str, deadline: Instant) -> Result<crate::plugins::Uem, TaskError> {
         Ok(self.runtime.uem(instance).map_err(lookup_error)?.with_deadline(deadline))
     }
 
@@ -259,12 +259,9 @@ impl Dispatcher {
             capacity: s.capacity,
             instances: self
                 .runtime
-                .instances()
-                .map(|i| InstanceStatus {
-                    name: i.name().as_str(),
-                    kind: i.kind().to_string(),
-                    plugin_sha256: &i.plugin().sha256,
-                })
+                .status()
+                .into_iter()
+                .map(|s| InstanceStatus { name: s.instance, kind: s.kind, plugin_sha256: s.sha256, refused: s.refused })
                 .collect(),
         }
     }
@@ -392,12 +389,15 @@ struct StatusReport<'a> {
     uptime_ms: u64,
     in_flight: usize,
     capacity: u32,
-    instances: Vec<InstanceStatus<'a>>,
+    instances: Vec<InstanceStatus>,
 }
 
 #[derive(Serialize)]
-struct InstanceStatus<'a> {
-    name: &'a str,
-    kind: String,
-    plugin_sha256: &'a str,
+struct InstanceStatus {
+    name: String,
+    kind: &'static str,
+    plugin_sha256: String,
+    /// Why the last version offered was refused (the one named by `plugin_sha256` serves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<String>,
 }

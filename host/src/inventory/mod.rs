@@ -93,7 +93,7 @@ pub struct SyncReport {
 /// Tokenizing runs on a blocking thread, a page behind the plugin fetching the next one, so a
 /// large sync uses two cores. At most [`PAGES_IN_FLIGHT`] pages wait for it.
 pub async fn sync(
-    uem: &Uem<'_>,
+    uem: &Uem,
     filter: &Arc<PiiFilter>,
     options: &SyncOptions,
     mut sink: impl FnMut(SyncedDevice) -> std::io::Result<()>,
@@ -200,7 +200,7 @@ fn tokenize(filter: &PiiFilter, synced: &mut SyncedDevice) -> Result<(), Invento
 
 /// One page, asked for again (same cursor) when the UEM throttles or fails, waiting what it
 /// asked: the plugin gives up within its call's deadline, the sync has more patience.
-async fn next_page(uem: &Uem<'_>, query: &DeviceQuery, report: &mut SyncReport) -> Result<DevicePage, CallError> {
+async fn next_page(uem: &Uem, query: &DeviceQuery, report: &mut SyncReport) -> Result<DevicePage, CallError> {
     let mut attempt = 1;
     loop {
         let retry = match uem.list_devices(query).await {

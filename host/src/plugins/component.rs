@@ -3,10 +3,12 @@
 //! call only has to instantiate.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, types::ComponentItem};
 
 use super::bindings::{mail::MailBackendPre, siem::SiemFormatterPre, uem::UemAdapterPre};
+use super::cache::{CacheOutcome, CompiledCache};
 use super::engine::PluginEngine;
 use super::error::LoadError;
 use super::store::CallState;
@@ -21,6 +23,8 @@ pub struct LoadedPlugin {
     pub export: String,
     pub imports: Vec<String>,
     pub sha256: String,
+    /// Who signed it, when its signature was verified.
+    pub publisher: Option<String>,
     /// The pre-linked component.
     pub(crate) pre: InstancePre<CallState>,
     /// The exported interface `export`, where a call looks up its function.
@@ -43,12 +47,18 @@ const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 const COMPONENT_VERSION: [u8; 4] = [0x0d, 0, 1, 0];
 
 /// Reads, validates and compiles `path` as a plugin of `expected` kind. Compiling takes tens of
-/// milliseconds to seconds: call it off the async runtime.
-pub fn load(engine: &PluginEngine, path: &Path, expected: PluginKind) -> Result<LoadedPlugin, LoadError> {
+/// milliseconds to seconds: call it off the async runtime. With a `cache`, a component compiled
+/// before by the same engine configuration is deserialized instead (milliseconds).
+pub fn load(
+    engine: &PluginEngine,
+    path: &Path,
+    expected: PluginKind,
+    cache: Option<&CompiledCache>,
+) -> Result<LoadedPlugin, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { path: path.into(), reason: e.to_string() })?;
     check_header(path, &bytes)?;
-    let component = Component::new(engine.engine(), &bytes)
-        .map_err(|e| LoadError::Invalid { path: path.into(), reason: format!("{e:#}") })?;
+    let sha256 = sha256_hex(&bytes);
+    let component = compile(engine, path, &bytes, &sha256, cache)?;
 
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine.engine()).map(|(name, _)| name.to_string()).collect();
@@ -90,11 +100,36 @@ pub fn load(engine: &PluginEngine, path: &Path, expected: PluginKind) -> Result<
     let interface = component
         .get_export_index(None, &export)
         .ok_or_else(|| link_error(wasmtime::format_err!("no exported instance `{export}`")))?;
-    Ok(LoadedPlugin { path: path.into(), kind, export, imports, sha256: sha256_hex(&bytes), pre, interface })
+    Ok(LoadedPlugin { path: path.into(), kind, export, imports, sha256, publisher: None, pre, interface })
+}
+
+/// Compiles `bytes`, or takes them from `cache`, and logs which happened and how long it took.
+fn compile(
+    engine: &PluginEngine,
+    path: &Path,
+    bytes: &[u8],
+    sha256: &str,
+    cache: Option<&CompiledCache>,
+) -> Result<Component, LoadError> {
+    let started = Instant::now();
+    let (component, outcome) = match cache {
+        Some(cache) => cache.load_or_compile(engine.engine(), bytes, sha256),
+        None => Component::new(engine.engine(), bytes).map(|c| (c, CacheOutcome::Compiled)),
+    }
+    .map_err(|e| LoadError::Invalid { path: path.into(), reason: format!("{e:#}") })?;
+    tracing::debug!(
+        plugin = %path.display(),
+        sha256 = %&sha256[..16],
+        cached = cache.is_some(),
+        %outcome,
+        elapsed = ?started.elapsed(),
+        "plugin component ready"
+    );
+    Ok(component)
 }
 
 /// Tells "not WebAssembly", "a core module" and "a truncated file" apart before compiling.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+pub(crate) fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
     let not_a_component = |what| Err(LoadError::NotAComponent { path: path.into(), what });
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
         return not_a_component("is not a WebAssembly file (empty, truncated, or another format)");
@@ -109,14 +144,14 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Which world a component implements, from the interface it exports.
-fn world_of(exports: &[String]) -> Option<(PluginKind, String)> {
+pub(crate) fn world_of(exports: &[String]) -> Option<(PluginKind, String)> {
     PluginKind::ALL.into_iter().find_map(|kind| {
         let prefix = format!("{}@", kind.export());
         exports.iter().find(|e| e.starts_with(&prefix)).map(|e| (kind, e.clone()))
     })
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

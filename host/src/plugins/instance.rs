@@ -3,7 +3,7 @@
 
 use crate::pii::Kind;
 use crate::plugins::worlds::CallOutput;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -19,7 +19,9 @@ use crate::ids::{InstanceName, PluginKind};
 
 pub struct PluginInstance {
     engine: Arc<PluginEngine>,
-    plugin: Arc<LoadedPlugin>,
+    /// The version new calls run; swapped whole by a reload. A call takes its own reference at
+    /// the start, so it finishes on the version it started with.
+    plugin: RwLock<Arc<LoadedPlugin>>,
     capabilities: Arc<InstanceCapabilities>,
     limits: InstanceLimits,
     /// Bounds this instance's share of the pool, so one slow instance cannot take every sandbox.
@@ -33,8 +35,29 @@ impl PluginInstance {
         capabilities: InstanceCapabilities,
         limits: InstanceLimits,
     ) -> Self {
+        Self::with_capabilities(engine, plugin, Arc::new(capabilities), limits)
+    }
+
+    fn with_capabilities(
+        engine: Arc<PluginEngine>,
+        plugin: Arc<LoadedPlugin>,
+        capabilities: Arc<InstanceCapabilities>,
+        limits: InstanceLimits,
+    ) -> Self {
         let concurrency = Semaphore::new(limits.max_concurrent_calls as usize);
-        Self { engine, plugin, capabilities: Arc::new(capabilities), limits, concurrency }
+        Self { engine, plugin: RwLock::new(plugin), capabilities, limits, concurrency }
+    }
+
+    /// The same instance (grants, secrets, key-value store) running `plugin`: a candidate
+    /// version to self-test before it is swapped in.
+    pub fn candidate(&self, plugin: Arc<LoadedPlugin>) -> PluginInstance {
+        Self::with_capabilities(self.engine.clone(), plugin, self.capabilities.clone(), self.limits)
+    }
+
+    /// Makes `plugin` the version new calls run; returns the one it replaces.
+    pub fn swap(&self, plugin: Arc<LoadedPlugin>) -> Arc<LoadedPlugin> {
+        let mut current = self.plugin.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut current, plugin)
     }
 
     pub fn name(&self) -> &InstanceName {
@@ -42,11 +65,16 @@ impl PluginInstance {
     }
 
     pub fn kind(&self) -> PluginKind {
-        self.plugin.kind
+        self.plugin().kind
     }
 
-    pub fn plugin(&self) -> &LoadedPlugin {
-        &self.plugin
+    /// The version new calls run now.
+    pub fn plugin(&self) -> Arc<LoadedPlugin> {
+        self.plugin.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub fn shared_capabilities(&self) -> &Arc<InstanceCapabilities> {
+        &self.capabilities
     }
 
     pub fn capabilities(&self) -> &InstanceCapabilities {
@@ -83,10 +111,11 @@ impl PluginInstance {
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?
             .map_err(|_| fail(PluginFault::Overloaded(budget)))?;
 
+        let plugin = self.plugin();
         let mut store = new_store(self.engine.engine(), self.capabilities.clone(), deadline, self.limits.memory);
         // The epoch callback stops wasm code at the deadline; this stops host calls (HTTP,
         // streams) that the epoch cannot interrupt.
-        let outcome = tokio::time::timeout_at(deadline.into(), call(&mut store, &self.plugin)).await;
+        let outcome = tokio::time::timeout_at(deadline.into(), call(&mut store, &plugin)).await;
         let mut result = match outcome {
             Err(_elapsed) => Err(fail(PluginFault::DeadlineExceeded(budget))),
             Ok(Ok(value)) => Ok(value),

@@ -1,5 +1,6 @@
 //! Calls into a mail backend (`msc:mail/mail-backend`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{CallError, Check, Error, call_export, known_inputs};
@@ -10,13 +11,13 @@ pub use crate::plugins::bindings::mail::msc::mail::types::{
 use crate::plugins::instance::PluginInstance;
 
 /// A mail backend instance, ready to call.
-pub struct Mail<'a> {
-    instance: &'a PluginInstance,
+pub struct Mail {
+    instance: Arc<PluginInstance>,
     deadline: Option<Instant>,
 }
 
-impl<'a> Mail<'a> {
-    pub(crate) fn new(instance: &'a PluginInstance) -> Self {
+impl Mail {
+    pub(crate) fn new(instance: Arc<PluginInstance>) -> Self {
         Self { instance, deadline: None }
     }
 
@@ -28,12 +29,12 @@ impl<'a> Mail<'a> {
 
     pub async fn send(&self, message: &Message) -> Result<Delivery, CallError<SendError>> {
         let result: Result<Delivery, SendError> = call_export(
-            self.instance,
+            &self.instance,
             self.deadline,
             PluginKind::Mail,
             "send",
             (message,),
-            known_inputs(self.instance, || message.clone()),
+            known_inputs(&self.instance, || message.clone()),
         )
         .await?;
         result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
@@ -41,7 +42,7 @@ impl<'a> Mail<'a> {
 
     pub async fn test_connection(&self) -> Result<Vec<Check>, CallError> {
         let result: Result<Vec<Check>, Error> =
-            call_export(self.instance, self.deadline, PluginKind::Mail, "test-connection", (), Vec::new()).await?;
+            call_export(&self.instance, self.deadline, PluginKind::Mail, "test-connection", (), Vec::new()).await?;
         result.map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }
 }

@@ -1,5 +1,6 @@
 //! Calls into a SIEM formatter (`msc:siem/siem-formatter`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{CallError, Error, call_export, known_inputs};
@@ -11,13 +12,13 @@ use crate::plugins::error::PluginError;
 use crate::plugins::instance::PluginInstance;
 
 /// A SIEM formatter instance, ready to call.
-pub struct Siem<'a> {
-    instance: &'a PluginInstance,
+pub struct Siem {
+    instance: Arc<PluginInstance>,
     deadline: Option<Instant>,
 }
 
-impl<'a> Siem<'a> {
-    pub(crate) fn new(instance: &'a PluginInstance) -> Self {
+impl Siem {
+    pub(crate) fn new(instance: Arc<PluginInstance>) -> Self {
         Self { instance, deadline: None }
     }
 
@@ -28,7 +29,7 @@ impl<'a> Siem<'a> {
     }
 
     pub async fn describe(&self) -> Result<FormatterInfo, PluginError> {
-        call_export(self.instance, self.deadline, PluginKind::Siem, "describe", (), Vec::new()).await
+        call_export(&self.instance, self.deadline, PluginKind::Siem, "describe", (), Vec::new()).await
     }
 
     /// Formats a batch; one result per event, in order.
@@ -38,12 +39,12 @@ impl<'a> Siem<'a> {
         events: &[Event],
     ) -> Result<Vec<Result<Vec<u8>, CallError>>, PluginError> {
         let results: Vec<Result<Vec<u8>, Error>> = call_export(
-            self.instance,
+            &self.instance,
             self.deadline,
             PluginKind::Siem,
             "format",
             (origin, events),
-            known_inputs(self.instance, || events.to_vec()),
+            known_inputs(&self.instance, || events.to_vec()),
         )
         .await?;
         let instance = self.instance.name();

@@ -1,5 +1,6 @@
 //! Calls into a UEM adapter (`msc:uem/uem-adapter`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::{ComponentNamedList, Lift, Lower};
@@ -13,13 +14,13 @@ pub use crate::plugins::bindings::uem::msc::uem::types::{
 use crate::plugins::instance::PluginInstance;
 
 /// A UEM adapter instance, ready to call.
-pub struct Uem<'a> {
-    instance: &'a PluginInstance,
+pub struct Uem {
+    instance: Arc<PluginInstance>,
     deadline: Option<Instant>,
 }
 
-impl<'a> Uem<'a> {
-    pub(crate) fn new(instance: &'a PluginInstance) -> Self {
+impl Uem {
+    pub(crate) fn new(instance: Arc<PluginInstance>) -> Self {
         Self { instance, deadline: None }
     }
 
@@ -56,7 +57,7 @@ impl<'a> Uem<'a> {
         (Result<R, Error>,): ComponentNamedList + Lift + Send + Sync + 'static,
         R: crate::pii::PiiFields,
     {
-        call_export(self.instance, self.deadline, PluginKind::Uem, function, params, Vec::new())
+        call_export(&self.instance, self.deadline, PluginKind::Uem, function, params, Vec::new())
             .await?
             .map_err(|error| CallError::Reported { instance: self.instance.name().clone(), error })
     }

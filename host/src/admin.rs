@@ -1,0 +1,79 @@
+//! The admin listener: plain HTTP on an address the admin chose (keep it on loopback or a
+//! management network), for health checks and `connector plugins list`.
+//!
+//! - `GET /healthz`: `200 {"status": "ok" | "degraded", "plugins": [...]}` while the process
+//!   serves; `degraded` when a plugin version was refused or a plugin file is missing (the
+//!   previous version still serves).
+//! - `GET /plugins`: every instance's plugin status (`PluginStatus`), as JSON.
+//!
+//! Nothing here reveals secrets or personal data: plugin paths, hashes and refusal reasons only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::plugins::PluginRuntime;
+
+/// Listens on `addr` and serves until the returned task is aborted.
+pub async fn serve(
+    addr: SocketAddr,
+    runtime: Arc<PluginRuntime>,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!("admin listener: {error}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let runtime = runtime.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let runtime = runtime.clone();
+                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, &request)) }
+                });
+                if let Err(error) =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+                {
+                    tracing::debug!("admin connection: {error}");
+                }
+            });
+        }
+    });
+    Ok((bound, task))
+}
+
+fn answer(runtime: &PluginRuntime, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({"error": "only GET is served here"}));
+    }
+    let plugins = runtime.status();
+    match request.uri().path() {
+        "/healthz" => {
+            let degraded = plugins.iter().any(|p| p.refused.is_some() || p.file_missing);
+            let status = if degraded { "degraded" } else { "ok" };
+            json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins}))
+        }
+        "/plugins" => json(StatusCode::OK, &plugins),
+        _ => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found; try /healthz or /plugins"})),
+    }
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    response
+}

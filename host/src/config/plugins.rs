@@ -1,0 +1,172 @@
+//! The `[plugins]` section: which plugin signatures the connector accepts, and where compiled
+//! plugins are cached. The section may be left out: every setting has a default. See
+//! docs/plugin-signing.md.
+//!
+//! ```toml
+//! [plugins]
+//! signatures = "require"         # require: refuse unsigned plugins; warn (default): load, log it
+//! cache_dir = "plugin-cache"     # compiled plugins; relative to this file (default: plugin-cache)
+//!
+//! [plugins.trusted]              # publishers whose signed plugins load, each with its public key
+//! acme = "msc-ed25519:Y1qzOlJKYC00D+Jkw9gJWqakLhcM6uom8allfF1i2Gk="   # `connector plugins keygen`
+//! ```
+//!
+//! A plugin with a signature file (`maas360.wasm.sig`) that does not verify against these keys is
+//! refused under either policy; `signatures` only decides about plugins that have none.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{KeyPath, Validator};
+use crate::plugins::signature::{PublicKey, SignaturePolicy, TrustedPublishers, check_publisher_name};
+
+/// Where compiled plugins are kept when `cache_dir` is not set, beside the config file.
+pub const DEFAULT_CACHE_DIR: &str = "plugin-cache";
+
+/// A validated `[plugins]` section (defaults when the file has none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginsConfig {
+    pub signatures: SignaturePolicy,
+    /// Resolved against the config file's folder.
+    pub cache_dir: PathBuf,
+    pub trusted: TrustedPublishers,
+}
+
+impl PluginsConfig {
+    /// The defaults, for a config file in `base`.
+    pub fn defaults(base: &Path) -> Self {
+        Self {
+            signatures: SignaturePolicy::default(),
+            cache_dir: base.join(DEFAULT_CACHE_DIR),
+            trusted: TrustedPublishers::new(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPlugins {
+    signatures: Option<SignaturePolicy>,
+    cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    trusted: BTreeMap<String, String>,
+}
+
+impl Validator<'_> {
+    pub(super) fn plugins(&mut self, base: &Path, raw: RawPlugins) -> PluginsConfig {
+        let key = KeyPath::root().key("plugins");
+        let mut config = PluginsConfig::defaults(base);
+        if let Some(dir) = raw.cache_dir {
+            if dir.as_os_str().is_empty() {
+                self.error(key.key("cache_dir"), "must not be empty (leave it out for the default, plugin-cache)");
+            } else {
+                config.cache_dir = base.join(dir);
+            }
+        }
+        let mut trusted = TrustedPublishers::new();
+        for (publisher, text) in &raw.trusted {
+            let at = key.key("trusted").key(publisher);
+            if let Err(e) = check_publisher_name(publisher) {
+                self.error(at, e);
+                continue;
+            }
+            match PublicKey::parse(text) {
+                Ok(public_key) => trusted.insert(publisher.clone(), public_key),
+                Err(e) => self.error(at, e.to_string()),
+            }
+        }
+        let signatures = raw.signatures.unwrap_or_default();
+        if signatures == SignaturePolicy::Require && raw.trusted.is_empty() {
+            self.error(
+                key.key("signatures"),
+                "is \"require\" but [plugins.trusted] lists no publisher: every plugin would be refused",
+            );
+        }
+        config.signatures = signatures;
+        config.trusted = trusted;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::plugins::signature::{SecretKey, SignaturePolicy};
+
+    fn parse(text: &str) -> Result<Config, Vec<String>> {
+        let file = std::path::Path::new("/etc/msc/c.toml");
+        Config::parse(file, text).map_err(|e| e.errors().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn defaults_without_a_section() {
+        let config = parse("").expect("valid");
+        assert_eq!(config.plugins.signatures, SignaturePolicy::Warn);
+        assert_eq!(config.plugins.cache_dir, std::path::Path::new("/etc/msc/plugin-cache"));
+        assert!(config.plugins.trusted.is_empty());
+    }
+
+    #[test]
+    fn a_full_section() {
+        let key = SecretKey::from_seed(&[1; 32]).public_key();
+        let text = format!(
+            "[plugins]\nsignatures = \"require\"\ncache_dir = \"/var/cache/msc\"\n[plugins.trusted]\nacme = \"{key}\"\n"
+        );
+        let config = parse(&text).expect("valid");
+        assert_eq!(config.plugins.signatures, SignaturePolicy::Require);
+        assert_eq!(config.plugins.cache_dir, std::path::Path::new("/var/cache/msc"));
+        assert_eq!(config.plugins.trusted.get("acme"), Some(&key));
+        let relative = parse("[plugins]\ncache_dir = \"cache\"\n").expect("valid");
+        assert_eq!(relative.plugins.cache_dir, std::path::Path::new("/etc/msc/cache"));
+    }
+
+    #[test]
+    fn problems_point_at_file_line_and_key() {
+        let good = SecretKey::from_seed(&[1; 32]).public_key();
+        let text = format!(
+            "[plugins]\n\
+             signatures = \"require\"\n\
+             \n\
+             [plugins.trusted]\n\
+             acme = \"{good}\"\n\
+             bad-prefix = \"ed25519:AAAA\"\n\
+             short = \"msc-ed25519:AAAA\"\n\
+             \"not a name\" = \"{good}\"\n"
+        );
+        let errors = parse(&text).expect_err("refused");
+        assert_eq!(
+            errors,
+            [
+                "/etc/msc/c.toml:6:14: plugins.trusted.bad-prefix: `ed25519:AAAA` is not a plugin signing public key (msc-ed25519:<base64>): it does not start with `msc-ed25519:`",
+                "/etc/msc/c.toml:8:16: plugins.trusted.not a name: publisher name `not a name` is not valid: use 1 to 64 letters, digits, `-`, `_` or `.`",
+                "/etc/msc/c.toml:7:9: plugins.trusted.short: `msc-ed25519:AAAA` is not a plugin signing public key (msc-ed25519:<base64>): an ed25519 public key is 32 bytes (44 characters of base64)",
+            ]
+        );
+    }
+
+    #[test]
+    fn require_without_trusted_publishers_is_refused() {
+        let errors = parse("[plugins]\nsignatures = \"require\"\n").expect_err("refused");
+        assert_eq!(
+            errors,
+            [
+                "/etc/msc/c.toml:2:14: plugins.signatures: is \"require\" but [plugins.trusted] lists no publisher: every plugin would be refused"
+            ]
+        );
+    }
+
+    #[test]
+    fn serde_errors_name_the_key() {
+        let errors = parse("[plugins]\nsignatures = \"sometimes\"\n").expect_err("refused");
+        assert!(
+            errors[0].starts_with("/etc/msc/c.toml:2:14: plugins.signatures: unknown variant `sometimes`"),
+            "{errors:?}"
+        );
+        let errors = parse("[plugins]\nsignature = \"warn\"\n").expect_err("refused");
+        assert!(errors[0].starts_with("/etc/msc/c.toml:2:1: plugins.signature: unknown field"), "{errors:?}");
+        let errors = parse("[plugins.trusted]\nacme = 3\n").expect_err("refused");
+        assert!(errors[0].starts_with("/etc/msc/c.toml:2:8: plugins.trusted.acme: invalid type"), "{errors:?}");
+    }
+}

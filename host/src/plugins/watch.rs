@@ -1,0 +1,100 @@
+//! Watches the plugin files and the config file, and reloads what changed.
+//!
+//! `notify` reports file system events; the full debouncer merges the bursts editors and deploy
+//! tools make (write a temporary file, then rename it over the old one) into one event per path,
+//! 250 ms after the last. Directories are watched, not files, so a file replaced by a rename is
+//! still seen.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use tokio::sync::mpsc;
+
+use super::PluginRuntime;
+use super::lifecycle::plugin_files;
+
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Watching stops when this is dropped.
+pub struct Watching {
+    _debouncer: notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts watching `config_file` and the folders of every plugin file `runtime` uses (and
+/// `plugin_dir`). Changes are applied on the async runtime this is called from.
+pub fn watch(
+    runtime: Arc<PluginRuntime>,
+    config_file: PathBuf,
+    plugin_dir: PathBuf,
+    connector: String,
+) -> Result<Watching, notify::Error> {
+    let (changed, mut changes) = mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| match result {
+        Ok(events) => {
+            let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
+            let _ = changed.send(paths);
+        }
+        Err(errors) => errors.iter().for_each(|e| tracing::warn!("watching plugin and config files: {e}")),
+    })?;
+    let mut folders: BTreeSet<PathBuf> = plugin_files(&runtime).iter().filter_map(|p| parent(p)).collect();
+    folders.insert(plugin_dir);
+    folders.extend(parent(&config_file));
+    for folder in &folders {
+        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
+    }
+    tracing::info!(folders = ?folders, "watching plugin and config files for changes");
+    let task = tokio::spawn(async move {
+        while let Some(mut paths) = changes.recv().await {
+            // Later batches that are already waiting are handled with this one.
+            while let Ok(more) = changes.try_recv() {
+                paths.extend(more);
+            }
+            apply(&runtime, &config_file, &connector, paths).await;
+        }
+    });
+    Ok(Watching { _debouncer: debouncer, task })
+}
+
+fn parent(path: &Path) -> Option<PathBuf> {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf)
+}
+
+/// Applies one batch of changed paths: the config first (it may add or drop instances), then
+/// each plugin file the instances use (a `.sig` stands for its plugin).
+async fn apply(runtime: &PluginRuntime, config_file: &Path, connector: &str, paths: Vec<PathBuf>) {
+    let paths: BTreeSet<PathBuf> = paths.into_iter().map(without_sig).collect();
+    if paths.iter().any(|p| same_file(p, config_file)) {
+        match runtime.reload_config(config_file).await {
+            Ok(_) => {}
+            Err(errors) => {
+                errors.iter().for_each(|e| tracing::error!("config change refused, the running config stays: {e}"))
+            }
+        }
+    }
+    let files = plugin_files(runtime);
+    for path in paths.iter().filter(|p| files.iter().any(|f| same_file(f, p))) {
+        runtime.reload_plugin(path, connector).await;
+    }
+}
+
+/// Paths name the same file: equal, or the same name in the same folder spelled differently.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let folder = |p: &Path| p.parent().and_then(|p| p.canonicalize().ok());
+    a == b || (a.file_name() == b.file_name() && folder(a).is_some() && folder(a) == folder(b))
+}
+
+/// `maas360.wasm.sig` → `maas360.wasm`; other paths unchanged.
+fn without_sig(path: PathBuf) -> PathBuf {
+    if path.extension().is_some_and(|e| e == "sig") { path.with_extension("") } else { path }
+}

@@ -1,0 +1,4 @@
+//! Version A of the hot-swap test adapter.
+
+const VERSION: &str = "A";
+include!("adapter.rs");
