@@ -2,8 +2,10 @@
 //!
 //! `notify` reports file system events; the full debouncer merges the bursts editors and deploy
 //! tools make (write a temporary file, then rename it over the old one) into one event per path,
-//! 250 ms after the last. Directories are watched, not files, so a file replaced by a rename is
-//! still seen.
+//! 25 ms after the last: short, because a swap should follow a deploy at once. A file written in
+//! place in several slow steps may be read half-written; that version is refused (the old one
+//! keeps serving) and the next write loads it. Directories are watched, not files, so a file
+//! replaced by a rename is still seen.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use tokio::sync::mpsc;
 use super::PluginRuntime;
 use super::lifecycle::plugin_files;
 
-const DEBOUNCE: Duration = Duration::from_millis(250);
+const DEBOUNCE: Duration = Duration::from_millis(25);
 
 /// Watching stops when this is dropped.
 pub struct Watching {
