@@ -25,6 +25,9 @@ pub async fn serve(
     addr: SocketAddr,
     runtime: Arc<PluginRuntime>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(listen = %addr, "the admin listener has no authentication: keep it on loopback or a management network");
+    }
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {

@@ -152,6 +152,14 @@ async fn every_refused_version_leaves_the_old_one_serving() {
         assert_eq!(site.status().sha256, serving, "{case}: the old version is still the one serving");
         assert_eq!(site.version().await, "A", "{case}: calls are answered by the old version");
     }
+    // A config edit while a refused version sits in the file does not let it in.
+    let file = site.dir.path().join("connector.toml");
+    site.deploy(&file, format!("{CONFIG}# edited\n").as_bytes());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    site.runtime.reload_config(&file).await.expect("the edited config applies");
+    assert_eq!(site.status().sha256, serving, "the refused version did not come in with the config");
+    assert_eq!(site.version().await, "A");
+
     std::fs::remove_file(site.plugin()).expect("remove");
     site.wait_for("file missing", |s| s.file_missing).await;
     assert_eq!(site.version().await, "A", "a removed file does not stop the instance");
@@ -176,10 +184,16 @@ async fn config_changes_apply_whole_or_not_at_all() {
     let checks = site.runtime.uem("second").expect("second").test_connection().await.expect("call");
     assert_eq!(checks[0].detail, "B");
 
-    // One bad key refuses the whole file: `second` stays, nothing half-applied.
+    // One bad key refuses the whole file, with its line: `second` stays, nothing half-applied.
     let broken = format!("{with_second}\n[instances.third]\nplugin = \"second.wasm\"\nkind = \"ldap\"\n");
-    site.deploy(&file, broken.as_bytes());
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    std::fs::write(&file, broken).expect("write");
+    let errors = site.runtime.reload_config(&file).await.expect_err("refused");
+    assert!(errors.iter().any(|e| e.contains("connector.toml:15:8: instances.third.kind")), "{errors:?}");
+    // A plugin that cannot load refuses the whole file too.
+    let unloadable = format!("{with_second}\n[instances.third]\nplugin = \"second.wasm\"\nkind = \"siem\"\n");
+    std::fs::write(&file, unloadable).expect("write");
+    let errors = site.runtime.reload_config(&file).await.expect_err("refused");
+    assert!(errors.iter().any(|e| e.contains("third") && e.contains("is a uem plugin")), "{errors:?}");
     assert!(site.runtime.instance("second").is_ok() && site.runtime.instance("third").is_err());
     assert_eq!(site.version().await, "A");
 
@@ -226,7 +240,7 @@ async fn with_signatures_required_only_a_version_signed_by_a_trusted_publisher_i
     .await;
     // Unsigned.
     std::fs::remove_file(sig_path(&site.plugin())).expect("remove signature");
-    site.wait_for("unsigned", |s| s.refused.as_deref().is_some_and(|r| r.contains("sign"))).await;
+    site.wait_for("unsigned", |s| s.refused.as_deref().is_some_and(|r| r.contains("is not signed"))).await;
     assert_eq!(site.version().await, "A", "every refusal kept version A serving");
 
     // Health shows the refusal while A serves.

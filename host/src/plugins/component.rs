@@ -56,9 +56,21 @@ pub fn load(
     cache: Option<&CompiledCache>,
 ) -> Result<LoadedPlugin, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { path: path.into(), reason: e.to_string() })?;
-    check_header(path, &bytes)?;
-    let sha256 = sha256_hex(&bytes);
-    let component = compile(engine, path, &bytes, &sha256, cache)?;
+    load_bytes(engine, path, &bytes, expected, cache)
+}
+
+/// Like [`load`], for the contents of `path` already read (and, by the runtime, checked against
+/// its signature): exactly these bytes are compiled.
+pub fn load_bytes(
+    engine: &PluginEngine,
+    path: &Path,
+    bytes: &[u8],
+    expected: PluginKind,
+    cache: Option<&CompiledCache>,
+) -> Result<LoadedPlugin, LoadError> {
+    check_header(path, bytes)?;
+    let sha256 = sha256_hex(bytes);
+    let component = compile(engine, path, bytes, &sha256, cache)?;
 
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine.engine()).map(|(name, _)| name.to_string()).collect();

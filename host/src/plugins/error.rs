@@ -49,8 +49,7 @@ pub enum LoadError {
     Unreadable { path: PathBuf, reason: String },
     #[error("{}: {error}", path.display())]
     Signature { path: PathBuf, error: crate::plugins::signature::SignatureError },
-    #[error("{}: changed while it was being loaded; the next change loads it again", path.display())]
-    ChangedWhileLoading { path: PathBuf },
+
     #[error("{}: {what}", path.display())]
     NotAComponent { path: PathBuf, what: &'static str },
     #[error("{}: is not a valid component: {reason}", path.display())]

@@ -43,6 +43,7 @@ impl PluginRuntime {
     /// Offers the plugin file `path` to every instance that uses it; returns what happened to
     /// each. Instances that use other files are untouched.
     pub async fn reload_plugin(&self, path: &Path, connector: &str) -> Vec<(InstanceName, PluginReload)> {
+        let _one_at_a_time = self.reloading.lock().await;
         let users: Vec<Arc<PluginInstance>> =
             self.instances().values().filter(|i| i.plugin().path == path).cloned().collect();
         let Some(first) = users.first() else { return Vec::new() };
@@ -94,6 +95,13 @@ impl PluginRuntime {
             ),
             Verdict::Passed(_) => {}
         }
+        // Reloads run one at a time, so the instance set cannot have changed meanwhile; checked
+        // anyway, since a swap on a discarded instance would be lost silently.
+        if !self.instances().get(user.name()).is_some_and(|live| Arc::ptr_eq(live, user)) {
+            return PluginReload::Refused(
+                "the config was reloaded meanwhile; the next change of the file loads it".into(),
+            );
+        }
         user.swap(plugin.clone());
         PluginReload::Swapped {
             sha256: plugin.sha256.clone(),
@@ -135,11 +143,17 @@ impl PluginRuntime {
     }
 
     /// Reads `file` again and applies it whole, or refuses it whole and keeps the running config.
-    /// Instances whose plugin file did not change reuse the compiled plugin; instances that keep
-    /// their name keep their key-value store. Calls running finish on the instances they started
+    /// A plugin file already serving keeps its serving version (a changed file is swapped in by
+    /// [`PluginRuntime::reload_plugin`], after its checks, never here), which must meet the new
+    /// signature policy; instances that keep their name keep their key-value store. Calls running finish on the instances they started
     /// with.
     pub async fn reload_config(&self, file: &Path) -> Result<ConfigReload, Vec<String>> {
-        let config = Config::load(file).map_err(|e| e.errors().map(ToString::to_string).collect::<Vec<_>>())?;
+        let _one_at_a_time = self.reloading.lock().await;
+        let path = file.to_path_buf();
+        let config = tokio::task::spawn_blocking(move || Config::load(&path))
+            .await
+            .map_err(|e| vec![format!("reading the config crashed: {e}")])?
+            .map_err(|e| e.errors().map(ToString::to_string).collect::<Vec<_>>())?;
         let runtime_changed = config.runtime != self.shared_engine().settings();
         if runtime_changed {
             tracing::warn!("[runtime] changed: it applies at the next restart");

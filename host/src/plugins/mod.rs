@@ -45,6 +45,8 @@ pub struct PluginRuntime {
     pii: Option<Arc<PiiFilter>>,
     /// Replaced on a config reload.
     admission: RwLock<Admission>,
+    /// Held for the whole of each reload (plugin or config), so they apply one at a time.
+    pub(crate) reloading: tokio::sync::Mutex<()>,
     /// What happened to each instance's plugin: serving, or the last version refused and why.
     status: Mutex<BTreeMap<InstanceName, PluginStatus>>,
 }
@@ -82,6 +84,7 @@ impl PluginRuntime {
             instances: RwLock::new(Arc::new(Instances::new())),
             pii,
             admission: RwLock::new(admission),
+            reloading: tokio::sync::Mutex::new(()),
             status: Mutex::default(),
         };
         runtime.install(instances);
@@ -197,8 +200,8 @@ pub(crate) async fn build_instances(
     for (name, instance) in configs {
         let key = (instance.plugin.clone(), instance.kind);
         if !compiled.contains_key(&key) {
-            let loaded = match reusable(current, &key.0, key.1) {
-                Some(plugin) => Ok(plugin),
+            let loaded = match reusable(current, &key.0, key.1, admission).await {
+                Some(kept) => kept,
                 None => load_blocking(engine.clone(), key.0.clone(), key.1, admission.clone()).await,
             };
             compiled.insert(key.clone(), loaded);
@@ -225,11 +228,29 @@ pub(crate) async fn build_instances(
     Ok(instances)
 }
 
-/// A loaded plugin of `current` for `path` whose file still holds the same bytes.
-fn reusable(current: &Instances, path: &std::path::Path, kind: PluginKind) -> Option<Arc<LoadedPlugin>> {
+/// The version `current` serves from `path`, if any: a config reload keeps it (a changed file
+/// is swapped in by `reload_plugin`, after its checks and self-test, never by a config reload).
+/// It must still meet `admission`, which the new config may have tightened.
+async fn reusable(
+    current: &Instances,
+    path: &std::path::Path,
+    kind: PluginKind,
+    admission: &Admission,
+) -> Option<Result<Arc<LoadedPlugin>, LoadError>> {
     let plugin = current.values().map(|i| i.plugin()).find(|p| p.path == path && p.kind == kind)?;
-    let bytes = std::fs::read(path).ok()?;
-    (component::sha256_hex(&bytes) == plugin.sha256).then_some(plugin)
+    let serving_bytes = tokio::fs::read(path).await.ok().filter(|b| component::sha256_hex(b) == plugin.sha256);
+    let verdict = match serving_bytes {
+        Some(bytes) => signature::check(path, &bytes, admission.signatures, &admission.trusted).map(drop),
+        // The file changed since: judge the serving version by who signed it.
+        None => match (&plugin.publisher, admission.signatures) {
+            (Some(publisher), _) if admission.trusted.get(publisher).is_none() => {
+                Err(signature::SignatureError::UnknownPublisher { publisher: publisher.clone() })
+            }
+            (None, SignaturePolicy::Require) => Err(signature::SignatureError::Unsigned),
+            _ => Ok(()),
+        },
+    };
+    Some(verdict.map(|()| plugin).map_err(|error| LoadError::Signature { path: path.to_path_buf(), error }))
 }
 
 /// How plugin files are admitted: the signature policy and trusted publishers, and where
@@ -265,11 +286,8 @@ async fn load_blocking(
             std::fs::read(&path).map_err(|e| LoadError::Unreadable { path: path.clone(), reason: e.to_string() })?;
         let verified = signature::check(&path, &bytes, admission.signatures, &admission.trusted)
             .map_err(|error| LoadError::Signature { path: path.clone(), error })?;
-        let mut plugin = component::load(&engine, &path, kind, Some(&admission.cache))?;
-        // The file is read twice (signature, then compile): both reads must be the same bytes.
-        if plugin.sha256 != component::sha256_hex(&bytes) {
-            return Err(LoadError::ChangedWhileLoading { path });
-        }
+        // Exactly the bytes whose signature was checked are compiled.
+        let mut plugin = component::load_bytes(&engine, &path, &bytes, kind, Some(&admission.cache))?;
         plugin.publisher = verified.map(|v| v.publisher);
         Ok(Arc::new(plugin))
     })

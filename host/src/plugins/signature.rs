@@ -331,7 +331,7 @@ pub fn sign(bytes: &[u8], publisher: &str, secret: &SecretKey) -> String {
         publisher: publisher.to_string(),
         public_key: secret.public_key().to_string(),
         sha256: sha256_hex(bytes),
-        signature: STANDARD.encode(secret.sign(bytes).to_bytes()),
+        signature: STANDARD.encode(secret.sign(&signed_message(publisher, &sha256_hex(bytes))).to_bytes()),
     };
     // Serializing strings into JSON cannot fail.
     let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
@@ -391,8 +391,17 @@ pub fn verify(
         return Err(SignatureError::DigestMismatch);
     }
     // Strict verification refuses malleable signatures and weak keys.
-    key.verifying_key().verify_strict(bytes, &claim.signature).map_err(|_| SignatureError::BadSignature)?;
+    key.verifying_key()
+        .verify_strict(&signed_message(&publisher, &claim.sha256), &claim.signature)
+        .map_err(|_| SignatureError::BadSignature)?;
     Ok(Verified { publisher })
+}
+
+/// What a key signs: the format name (so a signature made for anything else never passes as a
+/// plugin signature), the publisher (so it cannot be moved to another name) and the component's
+/// SHA-256 (checked against the bytes before the signature is).
+fn signed_message(publisher: &str, sha256: &str) -> Vec<u8> {
+    [SIGNATURE_FORMAT.as_bytes(), b"\0", publisher.as_bytes(), b"\0", sha256.as_bytes()].concat()
 }
 
 /// Applies `policy` to the plugin at `path` (whose contents are `bytes`), reading its `.sig` if

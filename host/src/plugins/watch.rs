@@ -52,9 +52,14 @@ pub fn watch(
     let mut folders: BTreeSet<PathBuf> = plugin_files(&runtime).iter().filter_map(|p| parent(p)).collect();
     folders.insert(plugin_dir);
     folders.extend(parent(&config_file));
-    for folder in &folders {
-        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
-    }
+    // A folder that cannot be watched (e.g. it does not exist yet) does not stop the others.
+    folders.retain(|folder| match debouncer.watch(folder, RecursiveMode::NonRecursive) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(folder = %folder.display(), "cannot watch this folder: {error}; changes in it need a restart");
+            false
+        }
+    });
     tracing::info!(folders = ?folders, "watching plugin and config files for changes");
     let task = tokio::spawn(async move {
         while let Some(mut paths) = changes.recv().await {
@@ -84,9 +89,9 @@ async fn apply(runtime: &PluginRuntime, config_file: &Path, connector: &str, pat
             }
         }
     }
-    let files = plugin_files(runtime);
-    for path in paths.iter().filter(|p| files.iter().any(|f| same_file(f, p))) {
-        runtime.reload_plugin(path, connector).await;
+    // Reloaded by the path the config names, however the event spelled it.
+    for file in plugin_files(runtime).iter().filter(|f| paths.iter().any(|p| same_file(f, p))) {
+        runtime.reload_plugin(file, connector).await;
     }
 }
 
