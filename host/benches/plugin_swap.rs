@@ -108,7 +108,7 @@ async fn swap(runtime: &PluginRuntime, plugin: &Path, bytes: &[u8]) -> Duration 
     std::fs::write(&temporary, bytes).expect("write");
     let renamed = Instant::now();
     std::fs::rename(&temporary, plugin).expect("rename");
-    while !runtime.status().first().is_some_and(|s| s.sha256 == sha) {
+    while runtime.status().first().is_none_or(|s| s.sha256 != sha) {
         assert!(renamed.elapsed() < Duration::from_secs(30), "the swap did not happen: {:?}", runtime.status());
         tokio::time::sleep(Duration::from_micros(500)).await;
     }
