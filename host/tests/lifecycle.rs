@@ -186,12 +186,13 @@ async fn config_changes_apply_whole_or_not_at_all() {
 
     // One bad key refuses the whole file, with its line: `second` stays, nothing half-applied.
     let broken = format!("{with_second}\n[instances.third]\nplugin = \"second.wasm\"\nkind = \"ldap\"\n");
-    std::fs::write(&file, broken).expect("write");
+    // Written by rename, like every file here: the watcher must never see a half-written config.
+    site.deploy(&file, broken.as_bytes());
     let errors = site.runtime.reload_config(&file).await.expect_err("refused");
     assert!(errors.iter().any(|e| e.contains("connector.toml:15:8: instances.third.kind")), "{errors:?}");
     // A plugin that cannot load refuses the whole file too.
     let unloadable = format!("{with_second}\n[instances.third]\nplugin = \"second.wasm\"\nkind = \"siem\"\n");
-    std::fs::write(&file, unloadable).expect("write");
+    site.deploy(&file, unloadable.as_bytes());
     let errors = site.runtime.reload_config(&file).await.expect_err("refused");
     assert!(errors.iter().any(|e| e.contains("third") && e.contains("is a uem plugin")), "{errors:?}");
     assert!(site.runtime.instance("second").is_ok() && site.runtime.instance("third").is_err());
