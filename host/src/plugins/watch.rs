@@ -81,7 +81,7 @@ fn parent(path: &Path) -> Option<PathBuf> {
 /// each plugin file the instances use (a `.sig` stands for its plugin).
 async fn apply(runtime: &PluginRuntime, config_file: &Path, connector: &str, paths: Vec<PathBuf>) {
     let paths: BTreeSet<PathBuf> = paths.into_iter().map(without_sig).collect();
-    if paths.iter().any(|p| same_file(p, config_file)) {
+    if paths.iter().any(|p| same_file(p, config_file)) && settled(config_file).await {
         match runtime.reload_config(config_file).await {
             Ok(_) => {}
             Err(errors) => {
@@ -93,6 +93,23 @@ async fn apply(runtime: &PluginRuntime, config_file: &Path, connector: &str, pat
     for file in plugin_files(runtime).iter().filter(|f| paths.iter().any(|p| same_file(f, p))) {
         runtime.reload_plugin(file, connector).await;
     }
+}
+
+/// Waits until two reads of `file` 50 ms apart agree (at most 2 s): a config written in place,
+/// rather than renamed into place, is not applied half-written. `false` if it never settles (the
+/// next change is applied instead).
+async fn settled(file: &Path) -> bool {
+    let mut previous = tokio::fs::read(file).await.ok();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = tokio::fs::read(file).await.ok();
+        if now == previous {
+            return true;
+        }
+        previous = now;
+    }
+    tracing::warn!(config = %file.display(), "the config file kept changing for 2 s; waiting for the next change");
+    false
 }
 
 /// Paths name the same file: equal, or the same name in the same folder spelled differently.
