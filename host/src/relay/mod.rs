@@ -27,6 +27,7 @@ use http::{Method, StatusCode};
 use serde_json::value::RawValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use crate::capabilities::log::sanitize;
 use crate::config::RelayConfig;
 use crate::dispatch::{self, Dispatcher, InventorySink, Malformed, TaskError};
 use backoff::Backoff;
@@ -189,7 +190,7 @@ impl RelayLink {
             Err(Malformed { id: Some(id), attempt, mut error }) => {
                 // Parse errors quote the frame: scrub them like any text that leaves.
                 error.message = self.scrub(&error.message);
-                tracing::warn!(task = %shown_id(&id), code = error.code, "refused a task: {}", error.message);
+                tracing::warn!(task = %shown(&id), code = error.code, "refused a task: {}", error.message);
                 self.finish(&id, attempt, Err(error), slot);
                 return;
             }
@@ -217,7 +218,7 @@ impl RelayLink {
         if !started {
             // The relay re-issued a task held here (running, or answered and not yet
             // acknowledged, e.g. across a new session): the one held answers for both.
-            tracing::debug!(task = %shown_id(&id), "already held");
+            tracing::debug!(task = %shown(&id), "already held");
         }
     }
 
@@ -233,14 +234,14 @@ impl RelayLink {
         let frame = match result_frame(task, attempt, &outcome) {
             Ok(frame) => frame,
             Err(e) => {
-                tracing::error!(task = %shown_id(task), "cannot serialize a result: {e}");
+                tracing::error!(task = %shown(task), "cannot serialize a result: {e}");
                 self.held.acknowledged([task]);
                 return;
             }
         };
         if self.results.send(Pending { task: task.to_string(), frame, _slot: slot }).is_err() {
             self.held.acknowledged([task]);
-            tracing::warn!(task = %shown_id(task), "the result sender has stopped; the relay will re-issue this task");
+            tracing::warn!(task = %shown(task), "the result sender has stopped; the relay will re-issue this task");
         }
     }
 
@@ -288,7 +289,7 @@ impl RelayLink {
                 Ok(answer) => {
                     limit = usize::MAX;
                     for task in &answer.unknown {
-                        tracing::warn!(task = %shown_id(task), "the relay does not know this task; its result was dropped");
+                        tracing::warn!(task = %shown(task), "the relay does not know this task; its result was dropped");
                     }
                     let listed: HashSet<&str> = answer
                         .accepted
@@ -321,7 +322,7 @@ impl RelayLink {
                     // or it would block every result behind it.
                     let too_large = TaskError::new("internal", "the result is larger than the relay accepts");
                     let first = &mut pending[0];
-                    tracing::error!(task = %shown_id(&first.task), "a result is too large for the relay; sending an error in its place");
+                    tracing::error!(task = %shown(&first.task), "a result is too large for the relay; sending an error in its place");
                     match result_frame(&first.task, 0, &Err(too_large)) {
                         Ok(frame) => first.frame = frame,
                         Err(_) => {
@@ -338,7 +339,7 @@ impl RelayLink {
                     } else {
                         let dropped = pending.remove(0);
                         self.held.acknowledged([dropped.task.as_str()]);
-                        tracing::error!(task = %shown_id(&dropped.task), "the relay refused this result as malformed ({}); dropped", shown_text(&message));
+                        tracing::error!(task = %shown(&dropped.task), "the relay refused this result as malformed ({}); dropped", shown(&message));
                     }
                     None
                 }
@@ -381,7 +382,7 @@ impl RelayLink {
             {
                 Ok(answer) => {
                     for task in self.held.cancel(&answer.cancel) {
-                        tracing::info!(task = %shown_id(&task), "the relay cancelled this task (done elsewhere); stopped");
+                        tracing::info!(task = %shown(&task), "the relay cancelled this task (done elsewhere); stopped");
                     }
                 }
                 Err(error) => tracing::warn!("heartbeat: {error}"),
@@ -444,22 +445,18 @@ struct PanicGuard {
 impl Drop for PanicGuard {
     fn drop(&mut self) {
         if self.armed && std::thread::panicking() {
-            tracing::error!(task = %shown_id(&self.task), "the task panicked (a bug); answering it with an error");
+            tracing::error!(task = %shown(&self.task), "the task panicked (a bug); answering it with an error");
             let error = TaskError::new("internal", "the connector failed while running this task");
             self.link.finish(&self.task, self.attempt, Err(error), self.slot.take());
         }
     }
 }
 
-/// The logged form of a task id the relay chose: bounded and escaped.
-fn shown_id(id: &str) -> String {
-    shown_text(id)
-}
-
-/// Text from the relay, as logged: at most 80 characters, control characters escaped.
-fn shown_text(text: &str) -> String {
+/// Text the relay chose (task ids, error messages), as logged: at most 80 characters, control
+/// and invisible characters escaped by the log's own `sanitize`.
+fn shown(text: &str) -> String {
     let cut: String = text.chars().take(80).collect();
-    let escaped = cut.escape_debug().to_string();
+    let escaped = sanitize(&cut);
     if text.chars().count() > 80 { format!("{escaped}…") } else { escaped }
 }
 
