@@ -5,6 +5,7 @@
 //!   serves; `degraded` when a plugin version was refused or a plugin file is missing (the
 //!   previous version still serves).
 //! - `GET /plugins`: every instance's plugin status (`PluginStatus`), as JSON.
+//! - `/healthz` also lists each SIEM target's waiting events (`siem`); a full queue is `degraded`.
 //!
 //! Nothing here reveals secrets or personal data: plugin paths, hashes and refusal reasons only.
 
@@ -19,11 +20,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::plugins::PluginRuntime;
+use crate::siem::SiemDelivery;
 
 /// Listens on `addr` and serves until the returned task is aborted.
 pub async fn serve(
     addr: SocketAddr,
     runtime: Arc<PluginRuntime>,
+    siem: Option<Arc<SiemDelivery>>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     if !addr.ip().is_loopback() {
         tracing::warn!(listen = %addr, "the admin listener has no authentication: keep it on loopback or a management network");
@@ -40,11 +43,11 @@ pub async fn serve(
                     continue;
                 }
             };
-            let runtime = runtime.clone();
+            let (runtime, siem) = (runtime.clone(), siem.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let runtime = runtime.clone();
-                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, &request)) }
+                    let (runtime, siem) = (runtime.clone(), siem.clone());
+                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, siem.as_deref(), &request)) }
                 });
                 if let Err(error) =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
@@ -57,16 +60,18 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-fn answer(runtime: &PluginRuntime, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(runtime: &PluginRuntime, siem: Option<&SiemDelivery>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET {
         return json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({"error": "only GET is served here"}));
     }
     let plugins = runtime.status();
     match request.uri().path() {
         "/healthz" => {
-            let degraded = plugins.iter().any(|p| p.refused.is_some() || p.file_missing);
+            let queues = siem.map(SiemDelivery::queues).unwrap_or_default();
+            let degraded =
+                plugins.iter().any(|p| p.refused.is_some() || p.file_missing) || queues.iter().any(|q| q.full);
             let status = if degraded { "degraded" } else { "ok" };
-            json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins}))
+            json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins, "siem": queues}))
         }
         "/plugins" => json(StatusCode::OK, &plugins),
         _ => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found; try /healthz or /plugins"})),

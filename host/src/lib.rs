@@ -4,9 +4,11 @@
 //! plugin instance, PII restored in and tokenized out), `config` (what the admin configured),
 //! `capabilities` (what a plugin may reach), `plugins` (the sandboxed WebAssembly runtime, the
 //! typed calls into UEM, SIEM and mail plugins, and their lifecycle: reload, signatures, compiled
-//! cache), `admin` (health and plugin status over HTTP).
+//! cache), `admin` (health and plugin status over HTTP), `proxy` (the local dashboard proxy that restores
+//! personal data for logged-in admins).
 
 pub mod admin;
+pub mod atomic_file;
 pub mod capabilities;
 pub mod config;
 pub mod dispatch;
@@ -14,4 +16,6 @@ pub mod ids;
 pub mod inventory;
 pub mod pii;
 pub mod plugins;
+pub mod proxy;
 pub mod relay;
+pub mod siem;

@@ -13,6 +13,11 @@ pub fn get(key: &str) -> Option<String> {
     config::get(key)
 }
 
+/// One setting as trimmed text, `default` when it is absent or blank.
+pub fn text_or(key: &str, default: &str) -> String {
+    get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| default.into())
+}
+
 /// One setting that must be present and not empty.
 pub fn require(key: &str) -> Result<String, Error> {
     get(key)

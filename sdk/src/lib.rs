@@ -11,7 +11,9 @@
 //! It reaches outside its sandbox only through the host: [`http`] to the origins the admin
 //! granted, [`net`] streams to granted `host:port`s, its own [`config`] settings and secrets, a
 //! small [`kv`] cache, [`log`] lines, and facts about the current [`call`]; [`retry`] backs off
-//! within the call's deadline, and [`json`] reads the loosely typed JSON many vendor APIs send.
+//! within the call's deadline, [`json`] reads the loosely typed JSON many vendor APIs send, and
+//! [`syslog`] writes the RFC 5424 headers SIEM formatters share ([`siem`] holds the rest they
+//! share, and sample events for their tests behind the feature `testing`).
 //! Personal data travels in [`Pii`] values, which the connector tokenizes before anything leaves
 //! the premises.
 //!
@@ -54,6 +56,8 @@ pub mod log;
 pub mod net;
 mod pii;
 pub mod retry;
+pub mod siem;
+pub mod syslog;
 
 pub use bindings::base::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
 pub use bindings::base::msc::types::pii::{Pii, PiiKind};
@@ -65,14 +69,6 @@ pub mod uem {
     pub use crate::bindings::uem::msc::uem::types::{
         App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
         RiskUpdate,
-    };
-}
-
-/// The SIEM formatter world (`msc:siem/siem-formatter`).
-pub mod siem {
-    pub use crate::bindings::siem::exports::msc::siem::formatter::Guest as Formatter;
-    pub use crate::bindings::siem::msc::siem::types::{
-        Event, EventApp, EventDevice, EventNetwork, Field, FieldValue, FormatterInfo, Framing, Origin, Severity,
     };
 }
 

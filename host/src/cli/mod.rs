@@ -6,6 +6,7 @@ mod pii;
 mod plugins;
 mod run;
 mod uem;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,38 @@ enum Command {
     /// Sign plugins and check them: make a publisher key, sign a plugin file, verify a signature, inspect a plugin.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Manage the local proxy's local users: add one, change a password, remove one, list them.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersCommand {
+    /// Add a user; the password is read as one line from stdin.
+    Add {
+        /// 1 to 64 letters, digits, `.`, `_`, `@` or `-`.
+        name: String,
+        /// The users file ([local_proxy] users_file); created (mode 0600) if missing.
+        #[arg(long)]
+        users_file: PathBuf,
+    },
+    /// Change a user's password, read as one line from stdin.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        users_file: PathBuf,
+    },
+    /// Remove a user.
+    Remove {
+        name: String,
+        #[arg(long)]
+        users_file: PathBuf,
+    },
+    /// List the user names.
+    List {
+        #[arg(long)]
+        users_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -264,6 +297,10 @@ pub async fn run(args: Args) -> ExitCode {
         }
         Command::Plugins(PluginsCommand::Inspect { file, config }) => plugins::inspect(&file, config.as_deref()),
         Command::Plugins(PluginsCommand::List { config }) => plugins::list(&config).await,
+        Command::Users(UsersCommand::Add { name, users_file }) => users::add(&users_file, &name),
+        Command::Users(UsersCommand::Passwd { name, users_file }) => users::passwd(&users_file, &name),
+        Command::Users(UsersCommand::Remove { name, users_file }) => users::remove(&users_file, &name),
+        Command::Users(UsersCommand::List { users_file }) => users::list(&users_file),
     }
 }
 

@@ -25,6 +25,8 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     let keyring = config.pii.as_ref().map(|p| p.keyring.fingerprint()).unwrap_or_default();
     let plugin_dir = config.connector.plugin_dir.clone();
     let admin = config.admin;
+    let local_proxy = config.local_proxy.take();
+    let siem = config.siem.take();
     let runtime = match PluginRuntime::start(config).await {
         Ok(runtime) => Arc::new(runtime),
         Err(error) => {
@@ -58,8 +60,20 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         }
     };
     let _hangups = reload_on_hangup(runtime.clone(), file.to_path_buf());
+    let siem = match siem.map(connector::siem::SiemDelivery::start).transpose() {
+        Ok(siem) => siem.map(Arc::new),
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(siem) = &siem {
+        for queue in siem.queues() {
+            tracing::info!(siem_target = %queue.target, waiting = queue.waiting, "SIEM target: delivering queued events in order");
+        }
+    }
     let _admin = match admin {
-        Some(addr) => match connector::admin::serve(addr, runtime.clone()).await {
+        Some(addr) => match connector::admin::serve(addr, runtime.clone(), siem.clone()).await {
             Ok((bound, task)) => {
                 tracing::info!(listen = %bound, "admin listener: GET /healthz, /plugins");
                 Some(AbortOnDrop(task))
@@ -71,15 +85,27 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         },
         None => None,
     };
-    match relay {
-        Some(relay) => serve_relay(runtime, &relay, name, keyring).await,
+    let _local_proxy = match local_proxy {
+        Some(proxy) => match start_local_proxy(proxy, &runtime).await {
+            Some(task) => Some(task),
+            None => return ExitCode::FAILURE,
+        },
+        None => None,
+    };
+    let code = match relay {
+        Some(relay) => serve_relay(runtime, &relay, name, keyring, siem.clone()).await,
         None => {
             tracing::info!("serving; no [relay] is configured, so only local plugin instances run. Stop with Ctrl-C.");
             wait_for_shutdown().await;
             tracing::info!("shutting down");
             ExitCode::SUCCESS
         }
+    };
+    if let Some(siem) = siem {
+        // Queued events stay on disk for the next start.
+        siem.shutdown().await;
     }
+    code
 }
 
 /// Takes tasks from the relay until a signal, then drains.
@@ -88,6 +114,7 @@ async fn serve_relay(
     relay: &connector::config::RelayConfig,
     name: String,
     keyring: String,
+    siem: Option<Arc<connector::siem::SiemDelivery>>,
 ) -> ExitCode {
     let Some(filter) = runtime.pii().cloned() else { return ExitCode::FAILURE };
     let run_id = random_run_id();
@@ -108,7 +135,11 @@ async fn serve_relay(
         started: Instant::now(),
         in_flight: Arc::default(),
     };
-    let dispatcher = Arc::new(Dispatcher::new(runtime, filter, status));
+    let mut dispatcher = Dispatcher::new(runtime, filter, status);
+    if let Some(siem) = siem {
+        dispatcher = dispatcher.with_siem(siem);
+    }
+    let dispatcher = Arc::new(dispatcher);
     let link = match RelayLink::new(relay, identity, dispatcher) {
         Ok(link) => link,
         Err(error) => {
@@ -129,6 +160,30 @@ async fn serve_relay(
         Err(error) => {
             tracing::error!("relay {}: {error}", relay.origin);
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the local dashboard proxy and says where to log in.
+async fn start_local_proxy(
+    config: connector::config::LocalProxyConfig,
+    runtime: &PluginRuntime,
+) -> Option<AbortOnDrop> {
+    let filter = runtime.pii()?.clone();
+    match connector::proxy::start(config, filter).await {
+        Ok(started) => {
+            tracing::info!(
+                listen = %started.listen,
+                login = %format!("{}/_connector/login", started.origin),
+                certificate_sha256 = %started.fingerprint,
+                self_signed = started.self_signed,
+                "local proxy: admins log in here to see the dashboard with personal data restored"
+            );
+            Some(AbortOnDrop(started.task))
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            None
         }
     }
 }

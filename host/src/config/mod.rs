@@ -25,6 +25,14 @@
 //! [plugins]                        # signatures and trusted publishers: see `plugins.rs`
 //! signatures = "require"           # refuse unsigned plugins (default "warn": load them, log it)
 //!
+//! [local_proxy]                    # admins browse the dashboard here: see `local_proxy.rs`
+//! listen = "0.0.0.0:8443"
+//!
+//! [siem.targets.soc]               # deliver security events: see `siem.rs`
+//! formatter = "siem-cef"
+//! transport = "tcp"
+//! address = "siem.corp.example:514"
+//!
 //! [relay]                          # the cloud relay to take tasks from: see `relay.rs`
 //! url = "https://relay.example.com"
 //! enrollment_token = { file = "secrets/enrollment-token" }
@@ -49,8 +57,11 @@
 //! ```
 
 pub mod diagnostics;
+pub mod local_proxy;
+pub mod login;
 pub mod plugins;
 pub mod relay;
+pub mod siem;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,8 +83,10 @@ use crate::pii::keyring::Keyring;
 use crate::pii::{Detector, Kind};
 use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
+pub use local_proxy::LocalProxyConfig;
 pub use plugins::PluginsConfig;
 pub use relay::{ProxyConfig, RelayConfig};
+pub use siem::SiemConfig;
 
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 pub const MAX_DEADLINE: Duration = Duration::from_secs(3600);
@@ -99,6 +112,10 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Where the admin listener (`/healthz`, `/plugins`) serves; `None` when not configured.
     pub admin: Option<std::net::SocketAddr>,
+    /// Where security events are delivered; `None` when the file has no `[siem]` section.
+    pub siem: Option<SiemConfig>,
+    /// The local dashboard proxy; `None` when the file has no `[local_proxy]` section.
+    pub local_proxy: Option<LocalProxyConfig>,
     /// Problems that do not stop the connector, e.g. a secret file others can read.
     pub warnings: Vec<Diagnostic>,
 }
@@ -190,6 +207,8 @@ struct RawConfig {
     #[serde(default)]
     plugins: plugins::RawPlugins,
     admin: Option<RawAdmin>,
+    local_proxy: Option<local_proxy::RawLocalProxy>,
+    siem: Option<siem::RawSiem>,
 }
 
 #[derive(Deserialize)]
@@ -336,6 +355,7 @@ impl Validator<'_> {
             plugin_dir: base.join(raw.connector.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins"))),
         };
         let runtime = self.runtime(raw.runtime);
+        let declared: BTreeMap<String, PluginKind> = raw.instances.iter().map(|(n, i)| (n.clone(), i.kind)).collect();
         let mut instances = BTreeMap::new();
         for (name, raw_instance) in raw.instances {
             let key = KeyPath::root().key("instances").key(&name);
@@ -363,6 +383,8 @@ impl Validator<'_> {
                 None
             }
         });
+        let local_proxy = raw.local_proxy.and_then(|raw| self.local_proxy(base, raw, relay.as_ref()));
+        let siem = raw.siem.and_then(|raw| self.siem(base, raw)).filter(|siem| self.formatters_exist(siem, &declared));
         Some(Config {
             file: file.to_path_buf(),
             connector,
@@ -372,8 +394,39 @@ impl Validator<'_> {
             relay,
             plugins,
             admin,
+            local_proxy,
+            siem,
             warnings: Vec::new(),
         })
+    }
+
+    /// Every SIEM target's formatter is a configured instance of kind `siem`.
+    fn formatters_exist(&mut self, siem: &SiemConfig, declared: &BTreeMap<String, PluginKind>) -> bool {
+        let mut ok = true;
+        for (name, target) in &siem.targets {
+            let key = KeyPath::root().key("siem").key("targets").key(name).key("formatter");
+            match declared.get(target.formatter.as_str()) {
+                Some(PluginKind::Siem) => {}
+                Some(kind) => {
+                    self.error(
+                        key,
+                        format!("instance `{}` is a {} plugin, not a siem formatter", target.formatter, kind.as_str()),
+                    );
+                    ok = false;
+                }
+                None => {
+                    self.error(
+                        key,
+                        format!(
+                            "no instance named `{}` (add [instances.{}] with kind = \"siem\")",
+                            target.formatter, target.formatter
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok
     }
 
     fn pii(&mut self, base: &Path, raw: RawPii) -> Option<PiiConfig> {

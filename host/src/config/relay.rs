@@ -49,7 +49,7 @@ pub struct RelayConfig {
 }
 
 /// A forward proxy reached over plain TCP that opens tunnels with `CONNECT`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProxyConfig {
     pub host: String,
     pub port: u16,
@@ -168,7 +168,7 @@ impl Validator<'_> {
         Some(ProxyConfig { host, port, authorization })
     }
 
-    fn secret(&mut self, key: KeyPath, base: &Path, secret: &SecretRef) -> Option<SecretString> {
+    pub(super) fn secret(&mut self, key: KeyPath, base: &Path, secret: &SecretRef) -> Option<SecretString> {
         match secret.resolve(base) {
             Ok(resolved) => {
                 if let Some(warning) = resolved.warning {
@@ -192,7 +192,7 @@ fn basic_authorization(user: &str, password: &SecretString) -> SecretString {
 }
 
 /// `scheme://host[:port]` with nothing after it but an optional `/`.
-fn parse_origin(url: &str, scheme: &str) -> Result<(String, u16), String> {
+pub(super) fn parse_origin(url: &str, scheme: &str) -> Result<(String, u16), String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     if uri.scheme_str() != Some(scheme) {
         return Err(format!("`{url}`: must be a {scheme}:// URL"));

@@ -21,6 +21,8 @@ use crate::plugins::worlds::mail::SendError;
 use crate::plugins::worlds::siem::Origin;
 use crate::plugins::worlds::{CallError, Error};
 use crate::plugins::{LookupError, PluginError, PluginFault, PluginRuntime};
+use crate::siem::queue::QueueError;
+use crate::siem::{AcceptError, SiemDelivery};
 pub use task::{Malformed, Task, TaskError, TaskKind};
 
 /// Devices per inventory request.
@@ -56,12 +58,20 @@ pub struct Dispatcher {
     filter: Arc<PiiFilter>,
     status: ConnectorStatus,
     origin: Origin,
+    /// SIEM targets with durable queues; without any, `siem.events` only formats.
+    siem: Option<Arc<SiemDelivery>>,
 }
 
 impl Dispatcher {
     pub fn new(runtime: Arc<PluginRuntime>, filter: Arc<PiiFilter>, status: ConnectorStatus) -> Self {
         let origin = Origin { hostname: status.name.clone(), app_name: "connector".into() };
-        Self { runtime, filter, status, origin }
+        Self { runtime, filter, status, origin, siem: None }
+    }
+
+    /// Delivers `siem.events` to these targets (queued durably before the task is answered).
+    pub fn with_siem(mut self, siem: Arc<SiemDelivery>) -> Self {
+        self.siem = Some(siem);
+        self
     }
 
     pub fn filter(&self) -> &Arc<PiiFilter> {
@@ -124,10 +134,31 @@ impl Dispatcher {
             }
             TaskKind::UemSync(payload) => self.sync(task, instance, deadline, payload, inventory).await,
             TaskKind::SiemEvents { events } => {
-                let mut events = events.clone();
-                self.restore(&mut events, policy, known)?;
+                let mut restored = events.clone();
+                self.restore(&mut restored, policy, known)?;
+                if let Some(siem) = self.siem.as_ref().filter(|s| !s.is_empty()) {
+                    let mut report = siem
+                        .accept(&self.runtime, &self.origin, events, &restored, task.instance.as_deref(), deadline)
+                        .await
+                        .map_err(accept_error)?;
+                    // Only a formatter's error text can carry what the events held: scrub just
+                    // that, rather than build a scrubber over every restored value of every task.
+                    if report.targets.iter().any(|t| t.first_error.is_some()) {
+                        let scrubber = self.filter.scrubber(known.iter().cloned());
+                        for error in report.targets.iter_mut().filter_map(|t| t.first_error.as_mut()) {
+                            *error = scrubber.scrub(error).into_owned();
+                        }
+                    }
+                    return to_raw(&report);
+                }
+                if instance.is_empty() {
+                    return Err(TaskError::new(
+                        "unknown-instance",
+                        "no [siem] targets are configured here, so a siem.events task must name a formatter instance",
+                    ));
+                }
                 let siem = self.runtime.siem(instance).map_err(lookup_error)?.with_deadline(deadline);
-                let formatted = siem.format(&self.origin, &events).await.map_err(plugin_error)?;
+                let formatted = siem.format(&self.origin, &restored).await.map_err(plugin_error)?;
                 let mut report = SiemReport::default();
                 for outcome in formatted {
                     match outcome {
@@ -281,6 +312,18 @@ fn scrub_strings(value: &mut serde_json::Value, scrub: &dyn Fn(&str) -> String) 
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, scrub)),
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, scrub)),
         _ => {}
+    }
+}
+
+/// A full queue is worth retrying later (the cloud keeps the events); a broken store is not ours to
+/// fix from the cloud, but retrying after the admin repairs it is still right.
+fn accept_error(error: AcceptError) -> TaskError {
+    match error {
+        AcceptError::Lookup(error) => lookup_error(error),
+        AcceptError::Plugin(error) => plugin_error(error),
+        AcceptError::UnknownTarget(_) => TaskError::new("unknown-instance", error.to_string()),
+        AcceptError::Queue(QueueError::Full { .. }) => TaskError::new("queue-full", error.to_string()),
+        AcceptError::Queue(QueueError::Store { .. }) => TaskError::new("queue-unavailable", error.to_string()),
     }
 }
 

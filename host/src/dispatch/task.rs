@@ -76,6 +76,8 @@ impl TaskError {
                 | "timeout"
                 | "deferred"
                 | "shutting-down"
+                | "queue-full"
+                | "queue-unavailable"
         );
         Self { code, message: message.into(), retryable, retry_after_ms: None }
     }
@@ -151,7 +153,8 @@ pub fn parse(raw: &RawValue) -> Result<Task, Malformed> {
         attempt: frame.attempt,
         error,
     })?;
-    let needs_instance = !matches!(kind, TaskKind::Status);
+    // Events without an instance go to every configured SIEM target.
+    let needs_instance = !matches!(kind, TaskKind::Status | TaskKind::SiemEvents { .. });
     if needs_instance && frame.instance.as_deref().is_none_or(str::is_empty) {
         return Err(malformed(format!("a {} task must name its `instance`", kind.name())));
     }

@@ -13,11 +13,10 @@
 //! and is checked against its SHA-256 before it is deserialized. A corrupt entry is removed and
 //! replaced; a cache that cannot be written only costs a compilation, never a failed load.
 
-use std::fs::{self, File};
+use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -195,35 +194,9 @@ fn deserialize(engine: &Engine, payload: &[u8]) -> Result<Component, wasmtime::E
     unsafe { Component::deserialize(engine, payload) }
 }
 
-/// Stores an entry atomically: a temporary file in the same directory, flushed to disk, then
-/// renamed over `path`. Readers see either the old entry, no entry, or the whole new one.
+/// Stores an entry atomically: readers see either the old entry, no entry, or the whole new one.
 fn write_entry(path: &Path, payload: &[u8]) -> io::Result<()> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().ok_or_else(|| io::Error::other("entry path has no directory"))?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&Sha256::digest(payload))?;
-        file.write_all(payload)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        // Make the rename itself durable; not all platforms can sync a directory.
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic_file::replace(path, 0o600, &[MAGIC, &Sha256::digest(payload), payload])
 }
 
 #[cfg(test)]

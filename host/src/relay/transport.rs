@@ -71,17 +71,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 impl Endpoint {
     pub fn new(config: &RelayConfig) -> Result<Self, TransportError> {
-        let server_name = ServerName::try_from(config.host.clone())
-            .map_err(|e| TransportError::Tls { host: config.host.clone(), reason: e.to_string() })?;
+        Self::to(&config.host, config.port, config.tls.clone(), config.proxy.as_ref())
+    }
+
+    /// Any HTTPS server reached the way the relay is (the local proxy's dashboard, say).
+    pub fn to(
+        host: &str,
+        port: u16,
+        tls: Arc<rustls::ClientConfig>,
+        proxy: Option<&ProxyConfig>,
+    ) -> Result<Self, TransportError> {
+        let server_name = ServerName::try_from(host.to_string())
+            .map_err(|e| TransportError::Tls { host: host.to_string(), reason: e.to_string() })?;
         Ok(Self {
-            host: config.host.clone(),
-            port: config.port,
+            host: host.to_string(),
+            port,
             server_name,
-            tls: TlsConnector::from(config.tls.clone()),
-            proxy: config.proxy.as_ref().map(|p: &ProxyConfig| Proxy {
-                addr: authority(&p.host, p.port),
-                authorization: p.authorization.clone(),
-            }),
+            tls: TlsConnector::from(tls),
+            proxy: proxy.map(|p| Proxy { addr: authority(&p.host, p.port), authorization: p.authorization.clone() }),
         })
     }
 
@@ -91,13 +98,23 @@ impl Endpoint {
 
     /// Dials a new connection and returns its request handle; the connection is driven by a
     /// task of its own and closes when the handle is dropped.
-    pub async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, TransportError> {
+    pub async fn connect<B>(&self) -> Result<SendRequest<B>, TransportError>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         tokio::time::timeout(CONNECT_TIMEOUT, self.connect_inner())
             .await
             .map_err(|_| TransportError::ConnectTimeout(self.authority()))?
     }
 
-    async fn connect_inner(&self) -> Result<SendRequest<Full<Bytes>>, TransportError> {
+    async fn connect_inner<B>(&self) -> Result<SendRequest<B>, TransportError>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let target = self.authority();
         let stream: Box<dyn Stream> = match &self.proxy {
             None => Box::new(dial(&target).await?),

@@ -3,7 +3,7 @@
 //! written as `null`, so collectors index only what the event has.
 
 use msc_sdk::siem::{
-    Event, EventApp, EventDevice, EventNetwork, FieldValue, Formatter, FormatterInfo, Framing, Origin, Severity,
+    Event, EventApp, EventDevice, EventNetwork, FieldValue, Formatter, FormatterInfo, Framing, Origin,
 };
 use msc_sdk::{Error, Pii};
 use serde_json::{Map, Value, json};
@@ -34,7 +34,7 @@ fn event_json(origin: &Origin, e: &Event) -> Value {
     object.insert("type".into(), json!(e.event_type));
     object.insert("time_ms".into(), json!(e.time_ms));
     insert(&mut object, "client_time_ms", e.client_time_ms.map(Value::from));
-    object.insert("severity".into(), json!(severity(e.severity)));
+    object.insert("severity".into(), json!(e.severity.name()));
     object.insert("name".into(), json!(e.name));
     insert(&mut object, "attack_vector", e.attack_vector.as_deref().map(Value::from));
     if !e.threat_factors.is_empty() {
@@ -71,7 +71,7 @@ fn device_json(d: &EventDevice) -> Value {
     if !d.groups.is_empty() {
         o.insert("groups".into(), json!(d.groups));
     }
-    insert(&mut o, "risk", d.risk.map(|r| Value::from(severity(r))));
+    insert(&mut o, "risk", d.risk.map(|r| Value::from(r.name())));
     Value::Object(o)
 }
 
@@ -112,15 +112,5 @@ fn pii(value: &Option<Pii>) -> Option<Value> {
 fn insert(object: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     if let Some(value) = value {
         object.insert(key.to_string(), value);
-    }
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
     }
 }

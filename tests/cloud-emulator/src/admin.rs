@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::TaskSpec;
-use crate::reply::{self, Reply, percent_decode};
+use crate::reply::{self, Reply, percent_decode, query_param};
 use crate::server::{Shared, read_body};
 
 /// `POST /admin/faults`: any combination.
@@ -54,7 +54,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
     match (method, path) {
         (&Method::POST, "/admin/tasks") => enqueue(shared, &body),
         (&Method::GET, "/admin/tasks") => {
-            let state = param(query, "state");
+            let state = query_param(query, "state");
             if let Some(state) = &state
                 && !["queued", "leased", "completed"].contains(&state.as_str())
             {
@@ -74,7 +74,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
                 Ok(frame) => frame,
                 Err(error) => return bad_request(&format!("the body is not JSON: {error}")),
             };
-            match shared.enqueue_raw(param(query, "group").as_deref(), frame) {
+            match shared.enqueue_raw(query_param(query, "group").as_deref(), frame) {
                 Ok(id) => reply::json_of(StatusCode::OK, &json!({ "id": id })),
                 Err(message) => bad_request(&message),
             }
@@ -83,6 +83,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
         (&Method::GET, "/admin/stats") => reply::json_of(StatusCode::OK, &shared.lock().stats()),
         (&Method::GET, "/admin/sessions") => reply::json_of(StatusCode::OK, &shared.lock().sessions()),
         (&Method::GET, "/admin/pii-violations") => reply::json_of(StatusCode::OK, &shared.lock().violations),
+        (&Method::GET, "/admin/dashboard-requests") => reply::json_of(StatusCode::OK, &shared.dashboard_requests()),
         (&Method::POST, "/admin/find-plaintext") => match serde_json::from_slice::<NeedleRequest>(&body) {
             Ok(request) => {
                 reply::json_of(StatusCode::OK, &json!({ "found": shared.lock().find_plaintext(&request.needles) }))
@@ -91,7 +92,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
         },
         (&Method::POST, "/admin/faults") => faults(shared, &body),
         (_, "/admin/tasks" | "/admin/raw-tasks" | "/admin/results" | "/admin/stats" | "/admin/sessions")
-        | (_, "/admin/pii-violations" | "/admin/find-plaintext" | "/admin/faults") => {
+        | (_, "/admin/pii-violations" | "/admin/find-plaintext" | "/admin/faults" | "/admin/dashboard-requests") => {
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", &format!("not with {method}"))
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not-found", "no such admin endpoint"),
@@ -100,14 +101,6 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
 
 fn bad_request(message: &str) -> Reply {
     reply::error(StatusCode::BAD_REQUEST, "bad-request", message)
-}
-
-/// The value of a query parameter, percent-decoded.
-fn param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| percent_decode(&value.replace('+', " ")).unwrap_or_default())
-    })
 }
 
 fn enqueue(shared: &Shared, body: &[u8]) -> Reply {

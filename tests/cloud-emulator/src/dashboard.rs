@@ -1,22 +1,77 @@
 //! The dashboard: what connectors sent, exactly as stored (tokens), as HTML pages and JSON.
 //! `Authorization: Bearer <dashboard token>` (the admin token works too). Personal values appear
 //! only as text nodes, never inside attributes, so a restoring proxy in front can find them.
+//!
+//! It behaves like a real web application behind a proxy would see it: absolute redirects to
+//! the origin the client addressed, a cookie with a `Domain`, compressed answers with ETags, a
+//! form that changes state, an event stream, and an audit record of every request.
 
-use std::fmt::Write;
+mod encoding;
+mod pages;
+mod stream;
 
+use bytes::Bytes;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, StatusCode};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::reply::{self, Reply, escape, percent_decode, percent_encode};
-use crate::server::Shared;
+pub use self::stream::EventStream;
+use crate::reply::{self, Reply, percent_decode, percent_encode, query_param};
+use crate::server::{Shared, read_body};
 use crate::store::DeviceEntry;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}\
-th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}th{background:#eee}";
+/// Every answer of the emulator: whole bodies, or the dashboard's event stream.
+pub type Response = hyper::Response<Either<Full<Bytes>, EventStream>>;
 
-pub fn handle(shared: &Shared, request: &Request<Incoming>) -> Reply {
-    let token = reply::bearer(request.headers());
+/// One request the dashboard answered, as the cloud's audit records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DashboardRequest {
+    pub method: String,
+    /// As received, e.g. `/dashboard?q=pii1_abc`.
+    pub path_and_query: String,
+    pub status: u16,
+    /// `X-Connector-User`: the admin a local proxy says it acts for.
+    pub connector_user: Option<String>,
+    /// The `Cookie` header (several are joined with `; `).
+    pub cookie: Option<String>,
+    pub accept_encoding: Option<String>,
+}
+
+/// Whether `path` is the dashboard's (the root redirects to it).
+pub fn serves(path: &str) -> bool {
+    path == "/" || path == "/dashboard" || path.starts_with("/dashboard/") || path.starts_with("/api/")
+}
+
+pub async fn handle(shared: &Shared, request: Request<Incoming>) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut audit = DashboardRequest {
+        method: parts.method.to_string(),
+        path_and_query: parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |p| p.to_string()),
+        status: 0,
+        connector_user: text(&parts.headers, "x-connector-user"),
+        cookie: cookies(&parts.headers),
+        accept_encoding: text(&parts.headers, "accept-encoding"),
+    };
+    let origin = Origin::of(&parts.headers, shared);
+    let response = match answer(shared, &parts, body, &origin).await {
+        Either::Left(reply) => encoding::finish(reply, &parts, &origin.host).await.map(Either::Left),
+        Either::Right(stream) => stream,
+    };
+    audit.status = response.status().as_u16();
+    shared.record_dashboard(audit);
+    response
+}
+
+async fn answer(shared: &Shared, parts: &Parts, body: Incoming, origin: &Origin) -> Either<Reply, Response> {
+    if parts.uri.path() == "/" {
+        // Like a real cloud: to its own absolute URL, which a proxy must point back at itself.
+        return Either::Left(reply::redirect(StatusCode::FOUND, &format!("{}/dashboard", origin.url)));
+    }
+    let token = reply::bearer(&parts.headers);
     if token != Some(shared.config.dashboard_token.as_str()) && token != Some(shared.admin_token.as_str()) {
         let mut answer = reply::error(
             StatusCode::UNAUTHORIZED,
@@ -24,232 +79,202 @@ pub fn handle(shared: &Shared, request: &Request<Incoming>) -> Reply {
             "the dashboard needs Authorization: Bearer <dashboard token>",
         );
         reply::header(&mut answer, "www-authenticate", "Bearer");
-        return answer;
+        return Either::Left(answer);
     }
-    if request.method() != Method::GET {
-        return reply::error(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "the dashboard is read-only");
-    }
-    let path = request.uri().path().trim_end_matches('/');
+    let path = parts.uri.path().trim_end_matches('/');
+    let query = parts.uri.query().unwrap_or_default();
     let segments: Vec<&str> = path.split('/').skip(1).collect();
-    match segments.as_slice() {
-        ["dashboard"] => devices_page(shared),
-        ["dashboard", "events"] => events_page(shared),
-        ["dashboard", "devices", instance, id] => match device_key(instance, id) {
-            Some((instance, id)) => device_page(shared, &instance, &id),
-            None => not_found_page(),
-        },
-        ["api", "devices"] => {
-            let state = shared.lock();
-            let list: Vec<Value> = state
-                .devices
-                .values()
-                .map(|e| json!({"instance": e.instance, "device": e.device, "task": e.task, "received_ms": e.received_ms}))
-                .collect();
-            reply::json_of(StatusCode::OK, &list)
+    let api = path.starts_with("/api/");
+    match (&parts.method, segments.as_slice()) {
+        (&Method::GET, ["dashboard", "events", "stream"]) => Either::Right(stream::events(shared, query)),
+        (&Method::POST, ["dashboard", "devices", instance, id, "label"]) => {
+            Either::Left(set_label(shared, parts, body, origin, instance, id).await)
         }
+        (&Method::GET, segments) => Either::Left(get(shared, segments, query)),
+        _ if api => {
+            Either::Left(reply::error(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "the API is read-only"))
+        }
+        _ => Either::Left(pages::error_page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "Not with this method.",
+        )),
+    }
+}
+
+fn get(shared: &Shared, segments: &[&str], query: &str) -> Reply {
+    let api = segments.first() == Some(&"api");
+    match segments {
+        ["dashboard"] | ["api", "devices"] => match Filter::parse(query) {
+            Ok(filter) if api => devices_json(shared, &filter),
+            Ok(filter) => pages::devices(shared, &filter),
+            Err(message) if api => reply::error(StatusCode::BAD_REQUEST, "bad-request", &message),
+            Err(message) => pages::error_page(StatusCode::BAD_REQUEST, "Bad request", &message),
+        },
+        ["dashboard", "events"] => pages::events(shared),
+        ["dashboard", "devices", instance, id] => match device_key(instance, id) {
+            Some((instance, id)) => pages::device(shared, &instance, &id),
+            None => pages::not_found(),
+        },
         ["api", "devices", instance, id] => {
             let entry = device_key(instance, id).and_then(|key| shared.lock().devices.get(&key).cloned());
             match entry {
                 Some(entry) => reply::json_of(
                     StatusCode::OK,
-                    &json!({"instance": entry.instance, "device": entry.device, "apps": entry.apps.unwrap_or_default()}),
+                    &json!({"instance": entry.instance, "device": entry.device, "apps": entry.apps.unwrap_or_default(),
+                        "label": entry.label}),
                 ),
                 None => reply::error(StatusCode::NOT_FOUND, "not-found", "no such device"),
             }
         }
-        ["api", "apps"] => {
-            let state = shared.lock();
-            let mut list = Vec::new();
-            for entry in state.devices.values() {
-                for app in entry.apps.iter().flatten() {
-                    let mut row = Map::new();
-                    row.insert("instance".to_string(), Value::String(entry.instance.clone()));
-                    row.insert("device_id".to_string(), entry.device.get("id").cloned().unwrap_or(Value::Null));
-                    if let Value::Object(fields) = app {
-                        for (key, value) in fields {
-                            row.insert(key.clone(), value.clone());
-                        }
-                    }
-                    list.push(Value::Object(row));
+        ["api", "apps"] => apps_json(shared),
+        ["api", "events"] => reply::json_of(StatusCode::OK, &shared.lock().events),
+        _ if api => reply::error(StatusCode::NOT_FOUND, "not-found", "no such API path"),
+        _ => pages::not_found(),
+    }
+}
+
+fn devices_json(shared: &Shared, filter: &Filter) -> Reply {
+    let state = shared.lock();
+    let list: Vec<Value> = filter
+        .select(state.devices.values())
+        .into_iter()
+        .map(|e| {
+            json!({"instance": e.instance, "device": e.device, "task": e.task, "received_ms": e.received_ms,
+                "label": e.label})
+        })
+        .collect();
+    reply::json_of(StatusCode::OK, &list)
+}
+
+fn apps_json(shared: &Shared) -> Reply {
+    let state = shared.lock();
+    let mut list = Vec::new();
+    for entry in state.devices.values() {
+        for app in entry.apps.iter().flatten() {
+            let mut row = Map::new();
+            row.insert("instance".to_string(), Value::String(entry.instance.clone()));
+            row.insert("device_id".to_string(), entry.device.get("id").cloned().unwrap_or(Value::Null));
+            if let Value::Object(fields) = app {
+                for (key, value) in fields {
+                    row.insert(key.clone(), value.clone());
                 }
             }
-            reply::json_of(StatusCode::OK, &list)
+            list.push(Value::Object(row));
         }
-        ["api", "events"] => reply::json_of(StatusCode::OK, &shared.lock().events),
-        _ if path.starts_with("/api/") => reply::error(StatusCode::NOT_FOUND, "not-found", "no such API path"),
-        _ => not_found_page(),
     }
+    reply::json_of(StatusCode::OK, &list)
+}
+
+/// `POST /dashboard/devices/{instance}/{id}/label` with a form `label=…`: sets the device's
+/// label and sends the browser back to the device page (303, absolute).
+async fn set_label(shared: &Shared, parts: &Parts, body: Incoming, origin: &Origin, instance: &str, id: &str) -> Reply {
+    let form = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    if !form {
+        let message = "the label is sent as application/x-www-form-urlencoded";
+        return pages::error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", message);
+    }
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(error) => return error.reply(),
+    };
+    let Some(label) = std::str::from_utf8(&body).ok().and_then(|form| query_param(form, "label")) else {
+        return pages::error_page(StatusCode::BAD_REQUEST, "Bad request", "The form has no label field.");
+    };
+    let Some(key) = device_key(instance, id) else { return pages::not_found() };
+    let found = match shared.lock().devices.get_mut(&key) {
+        Some(entry) => {
+            entry.label = Some(label).filter(|l| !l.is_empty());
+            true
+        }
+        None => false,
+    };
+    if !found {
+        return pages::not_found();
+    }
+    let location = format!("{}/dashboard/devices/{}/{}", origin.url, percent_encode(&key.0), percent_encode(&key.1));
+    reply::redirect(StatusCode::SEE_OTHER, &location)
 }
 
 fn device_key(instance: &str, id: &str) -> Option<(String, String)> {
     Some((percent_decode(instance)?, percent_decode(id)?))
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n\
-         </head>\n<body>\n<nav><a href=\"/dashboard\">Devices</a> | <a href=\"/dashboard/events\">Events</a></nav>\n\
-         <h1>{}</h1>\n{body}</body>\n</html>\n",
-        escape(title),
-        escape(title)
-    )
+/// Which devices a list shows: `q` (exact match of a field's value), then the first `limit`.
+pub struct Filter {
+    pub q: Option<String>,
+    pub limit: Option<usize>,
 }
 
-fn not_found_page() -> Reply {
-    reply::html(StatusCode::NOT_FOUND, page("Not found", "<p>No such page.</p>\n"))
-}
+impl Filter {
+    fn parse(query: &str) -> Result<Self, String> {
+        // An empty search box shows everything, as search forms usually do.
+        let q = query_param(query, "q").filter(|q| !q.is_empty());
+        let limit = match query_param(query, "limit") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| format!("limit must be a whole number, not {text:?}"))?),
+        };
+        Ok(Self { q, limit })
+    }
 
-/// A stored value as cell text: strings as they are, `{"kind","value"}` records by their value,
-/// null as nothing, anything else as JSON. Escaped.
-fn cell(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => escape(text),
-        Some(Value::Object(record)) if record.contains_key("value") && record.contains_key("kind") => {
-            cell(record.get("value"))
-        }
-        Some(other) => escape(&other.to_string()),
+    pub fn select<'a>(&self, devices: impl Iterator<Item = &'a DeviceEntry>) -> Vec<&'a DeviceEntry> {
+        devices
+            .filter(|entry| self.q.as_deref().is_none_or(|q| matches(&entry.device, q)))
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect()
     }
 }
 
-fn table(out: &mut String, headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
-    out.push_str("<table>\n<thead><tr>");
-    for header in headers {
-        let _ = write!(out, "<th>{}</th>", escape(header));
+/// Whether a top-level field of `device` is `q`: a string, or a `{"kind","value"}` record's value.
+fn matches(device: &Value, q: &str) -> bool {
+    let Some(fields) = device.as_object() else { return false };
+    fields.values().any(|value| match value {
+        Value::String(text) => text == q,
+        Value::Object(record) if record.contains_key("kind") => record.get("value").and_then(Value::as_str) == Some(q),
+        _ => false,
+    })
+}
+
+/// The origin the client addressed (its `Host` header), for absolute redirects and the cookie's
+/// `Domain`; the listener's own when the header is missing or not a plain host.
+struct Origin {
+    /// `https://host:port`
+    url: String,
+    /// Without port or brackets.
+    host: String,
+}
+
+impl Origin {
+    fn of(headers: &HeaderMap, shared: &Shared) -> Self {
+        let authority = text(headers, "host").filter(|host| plain_authority(host));
+        let url = match authority {
+            Some(authority) => format!("https://{authority}"),
+            None => shared.origin(),
+        };
+        let authority = url.trim_start_matches("https://");
+        let host = match authority.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        Self { host: host.to_string(), url }
     }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        out.push_str("<tr>");
-        for value in row {
-            let _ = write!(out, "<td>{value}</td>");
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n</table>\n");
 }
 
-fn device_link(entry: &DeviceEntry) -> String {
-    let id = entry.device.get("id").and_then(Value::as_str).unwrap_or_default();
-    format!(
-        "<a href=\"/dashboard/devices/{}/{}\">details</a>",
-        escape(&percent_encode(&entry.instance)),
-        escape(&percent_encode(id))
-    )
+/// `host`, `host:port`, `[v6]` or `[v6]:port`, with nothing that could break out of a URL.
+fn plain_authority(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
-fn os(device: &Value) -> String {
-    let name = cell(device.get("os_name"));
-    let version = cell(device.get("os_version"));
-    if version.is_empty() { name } else { format!("{name} {version}") }
+/// A header's value, when it is visible ASCII.
+fn text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-fn devices_page(shared: &Shared) -> Reply {
-    let state = shared.lock();
-    let mut body = format!("<p>{} devices.</p>\n", state.devices.len());
-    let rows = state.devices.values().map(|entry| {
-        let d = &entry.device;
-        vec![
-            escape(&entry.instance),
-            cell(d.get("id")),
-            cell(d.get("name")),
-            cell(d.get("owner")),
-            cell(d.get("email")),
-            cell(d.get("phone")),
-            cell(d.get("platform")),
-            cell(d.get("model")),
-            os(d),
-            time(d.get("last_seen_ms")),
-            device_link(entry),
-        ]
-    });
-    table(
-        &mut body,
-        &["Instance", "Id", "Name", "Owner", "Email", "Phone", "Platform", "Model", "OS", "Last seen", ""],
-        rows,
-    );
-    drop(state);
-    reply::html(StatusCode::OK, page("Devices", &body))
-}
-
-fn device_page(shared: &Shared, instance: &str, id: &str) -> Reply {
-    let Some(entry) = shared.lock().devices.get(&(instance.to_string(), id.to_string())).cloned() else {
-        return not_found_page();
-    };
-    let mut body = String::new();
-    let fields = entry.device.as_object().cloned().unwrap_or_default();
-    let mut rows = vec![vec!["instance".to_string(), escape(&entry.instance)]];
-    for (key, value) in &fields {
-        let shown = if key.ends_with("_ms") { time(Some(value)) } else { cell(Some(value)) };
-        rows.push(vec![escape(key), shown]);
-    }
-    table(&mut body, &["Field", "Value"], rows);
-    body.push_str("<h2>Apps</h2>\n");
-    match &entry.apps {
-        None => body.push_str("<p>No apps were synced for this device.</p>\n"),
-        Some(apps) => {
-            let rows = apps.iter().map(|app| {
-                vec![
-                    cell(app.get("name")),
-                    cell(app.get("identifier")),
-                    cell(app.get("version")),
-                    cell(app.get("size_bytes")),
-                    cell(app.get("managed")),
-                ]
-            });
-            table(&mut body, &["Name", "Identifier", "Version", "Size (bytes)", "Managed"], rows);
-        }
-    }
-    reply::html(StatusCode::OK, page(&format!("Device {id}"), &body))
-}
-
-fn events_page(shared: &Shared) -> Reply {
-    let events = shared.lock().events.clone();
-    let mut body = format!("<p>{} events.</p>\n", events.len());
-    let rows = events.iter().map(|event| {
-        let device = event.get("device");
-        let field = |key: &str| cell(device.and_then(|d| d.get(key)));
-        vec![
-            time(event.get("time_ms")),
-            cell(event.get("id")),
-            cell(event.get("event_type")),
-            cell(event.get("severity")),
-            cell(event.get("name")),
-            field("id"),
-            field("name"),
-            field("owner"),
-            field("email"),
-            field("phone"),
-        ]
-    });
-    table(
-        &mut body,
-        &["Time", "Id", "Type", "Severity", "Name", "Device", "Device name", "Owner", "Email", "Phone"],
-        rows,
-    );
-    reply::html(StatusCode::OK, page("Events", &body))
-}
-
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`; other values as cells.
-fn time(value: Option<&Value>) -> String {
-    let Some(ms) = value.and_then(Value::as_u64) else { return cell(value) };
-    let secs = ms / 1000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
-/// Howard Hinnant's days-to-civil.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+fn cookies(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join("; "))
 }
 
 #[cfg(test)]
@@ -257,9 +282,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_utc() {
-        assert_eq!(time(Some(&json!(0))), "1970-01-01 00:00:00 UTC");
-        assert_eq!(time(Some(&json!(1_793_491_200_000u64))), "2026-11-01 00:00:00 UTC");
-        assert_eq!(time(Some(&json!("x<"))), "x&lt;");
+    fn search_matches_whole_values_of_top_level_fields() {
+        let device = json!({"id": "A1", "name": {"kind": "DeviceName", "value": "pii1_x"}, "groups": ["g"], "n": 3});
+        assert!(matches(&device, "A1") && matches(&device, "pii1_x"));
+        assert!(!matches(&device, "A") && !matches(&device, "DeviceName") && !matches(&device, "g"));
+        assert!(!matches(&device, "3"));
+    }
+
+    #[test]
+    fn filters_parse() {
+        let filter = Filter::parse("q=a+b&limit=2").expect("parses");
+        assert_eq!((filter.q.as_deref(), filter.limit), (Some("a b"), Some(2)));
+        assert_eq!(Filter::parse("q=").expect("parses").q, None);
+        assert!(Filter::parse("limit=-1").is_err());
+    }
+
+    #[test]
+    fn only_plain_hosts_make_origins() {
+        assert!(plain_authority("127.0.0.1:8443") && plain_authority("[::1]:1") && plain_authority("cloud.example"));
+        assert!(!plain_authority("a/b") && !plain_authority("a@b") && !plain_authority(""));
     }
 }

@@ -27,6 +27,7 @@ mod server;
 mod store;
 
 pub use config::{EmulatorConfig, TaskSpec};
+pub use dashboard::DashboardRequest;
 pub use pii::{PERSONAL_FIELDS, PiiViolation, is_token};
-pub use server::{Emulator, MAX_BODY};
+pub use server::{Emulator, KEPT_DASHBOARD_REQUESTS, MAX_BODY};
 pub use store::{DeviceEntry, SessionView, Stats, TaskId, TaskView};

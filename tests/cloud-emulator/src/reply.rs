@@ -16,6 +16,24 @@ pub fn html(status: StatusCode, body: String) -> Reply {
     reply
 }
 
+/// `status` with `Location: location` and no body.
+pub fn redirect(status: StatusCode, location: &str) -> Reply {
+    let mut reply = Reply::new(http_body_util::Full::default());
+    *reply.status_mut() = status;
+    header(&mut reply, "location", location);
+    reply
+}
+
+/// The value of parameter `name` in a query string or form body (`+` is a space),
+/// percent-decoded; a value that does not decode is taken as it is.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = value.replace('+', " ");
+        (key == name).then(|| percent_decode(&value).unwrap_or(value))
+    })
+}
+
 /// The bearer token of `Authorization: Bearer <token>`.
 pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
     let value = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
@@ -81,5 +99,9 @@ mod tests {
         assert_eq!(percent_decode("a%20b%2F%C3%BC").as_deref(), Some("a b/ü"));
         assert_eq!(percent_decode("50%").as_deref(), Some("50%"));
         assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(query_param("a=1&q=x+y%2B%C3%BC&b", "q").as_deref(), Some("x y+ü"));
+        assert_eq!(query_param("a=1&b", "b").as_deref(), Some(""));
+        assert_eq!(query_param("q=%zz", "q").as_deref(), Some("%zz"));
+        assert_eq!(query_param("a=1", "q"), None);
     }
 }

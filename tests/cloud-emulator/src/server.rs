@@ -2,6 +2,7 @@
 //! reaper, its faults, and the [`Emulator`] handle. Dropping the `Emulator` stops it, connections
 //! included.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Either, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, StatusCode};
@@ -23,6 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{EmulatorConfig, TaskSpec};
+use crate::dashboard::{DashboardRequest, Response};
 use crate::pii::PiiViolation;
 use crate::reply::{self, Reply};
 use crate::store::{DeviceEntry, SessionView, State, Stats, TaskId, TaskView, random_hex};
@@ -30,6 +32,9 @@ use crate::{admin, dashboard, relay};
 
 /// Request bodies above this are refused (413).
 pub const MAX_BODY: usize = 16 << 20;
+
+/// How many dashboard requests [`Emulator::dashboard_requests`] keeps (the latest).
+pub const KEPT_DASHBOARD_REQUESTS: usize = 1000;
 
 /// How often the reaper looks for silent sessions (leases past expiry: every tenth time).
 const REAP_EVERY: Duration = Duration::from_millis(100);
@@ -57,6 +62,7 @@ pub struct Shared {
     accept: Mutex<Option<JoinHandle<()>>>,
     restarting: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    dashboard_log: Mutex<VecDeque<DashboardRequest>>,
 }
 
 impl Shared {
@@ -66,6 +72,28 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `https://127.0.0.1:PORT`; a wildcard listener is reached over loopback.
+    pub fn origin(&self) -> String {
+        let addr = self.addr;
+        match addr.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => format!("https://127.0.0.1:{}", addr.port()),
+            ip if ip.is_unspecified() => format!("https://[::1]:{}", addr.port()),
+            _ => format!("https://{addr}"),
+        }
+    }
+
+    pub fn record_dashboard(&self, request: DashboardRequest) {
+        let mut log = self.dashboard_log.lock().unwrap_or_else(PoisonError::into_inner);
+        if log.len() >= KEPT_DASHBOARD_REQUESTS {
+            log.pop_front();
+        }
+        log.push_back(request);
+    }
+
+    pub fn dashboard_requests(&self) -> Vec<DashboardRequest> {
+        self.dashboard_log.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
     pub fn wake_groups(&self, groups: impl IntoIterator<Item = usize>) {
@@ -222,6 +250,7 @@ impl Emulator {
             accept: Mutex::new(None),
             restarting: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
+            dashboard_log: Mutex::new(VecDeque::new()),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         *shared.accept.lock().unwrap_or_else(PoisonError::into_inner) = Some(accept);
@@ -236,12 +265,7 @@ impl Emulator {
     /// `https://127.0.0.1:PORT` (the certificate names `127.0.0.1` and `localhost`); a wildcard
     /// listener is reached over loopback.
     pub fn origin(&self) -> String {
-        let addr = self.shared.addr;
-        match addr.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => format!("https://127.0.0.1:{}", addr.port()),
-            ip if ip.is_unspecified() => format!("https://[::1]:{}", addr.port()),
-            _ => format!("https://{addr}"),
-        }
+        self.shared.origin()
     }
 
     /// What a connector's `relay.url` is set to: the origin.
@@ -329,6 +353,21 @@ impl Emulator {
     /// Events from `siem.events` payloads, in enqueue order.
     pub fn events(&self) -> Vec<Value> {
         self.shared.lock().events.clone()
+    }
+
+    /// Stores inventory `lines` (`{"instance"?, "device", "apps"?}`, as a sync sends them) of
+    /// `instance` directly, as if a connector had sent them, PII guard included: for dashboard
+    /// tests that need devices (thousands, for load) without a connector. The number stored.
+    pub fn store_inventory(&self, instance: &str, lines: Vec<Value>) -> usize {
+        // A fresh task id per call: the store answers a repeated (task, seq) without storing.
+        let task = format!("seed-{}", random_hex(6));
+        self.shared.lock().inventory(&task, 1, instance, 0, lines)
+    }
+
+    /// The latest dashboard requests (at most [`KEPT_DASHBOARD_REQUESTS`]), oldest first: what
+    /// the cloud's audit saw of each, e.g. the `X-Connector-User` a local proxy passed on.
+    pub fn dashboard_requests(&self) -> Vec<DashboardRequest> {
+        self.shared.dashboard_requests()
     }
 
     /// What the PII guard flagged: where, and which field (never the value).
@@ -425,16 +464,16 @@ async fn connection(tcp: TcpStream, shared: Arc<Shared>, mut kill: watch::Receiv
     }
 }
 
-async fn route(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply, Infallible> {
+async fn route(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response, Infallible> {
     let path = request.uri().path().to_string();
     let reply = if path.starts_with("/relay/") {
-        relay::handle(&shared, request).await
+        relay::handle(&shared, request).await.map(Either::Left)
     } else if path == "/admin" || path.starts_with("/admin/") {
-        admin::handle(&shared, request).await
-    } else if path == "/dashboard" || path.starts_with("/dashboard/") || path.starts_with("/api/") {
-        dashboard::handle(&shared, &request)
+        admin::handle(&shared, request).await.map(Either::Left)
+    } else if dashboard::serves(&path) {
+        dashboard::handle(&shared, request).await
     } else {
-        reply::error(StatusCode::NOT_FOUND, "not-found", "no such path")
+        reply::error(StatusCode::NOT_FOUND, "not-found", "no such path").map(Either::Left)
     };
     tracing::debug!(path, status = reply.status().as_u16(), "request");
     Ok(reply)

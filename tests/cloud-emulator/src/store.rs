@@ -124,6 +124,8 @@ pub struct DeviceEntry {
     /// The sync task that last sent it.
     pub task: String,
     pub received_ms: u64,
+    /// Set from the dashboard (`POST …/label`); kept when later lines replace the device.
+    pub label: Option<String>,
 }
 
 pub enum Entry {
@@ -760,8 +762,14 @@ impl State {
                     entry.received_ms = received_ms;
                 }
                 None => {
-                    let entry =
-                        DeviceEntry { instance: line_instance, device, apps, task: task.to_string(), received_ms };
+                    let entry = DeviceEntry {
+                        instance: line_instance,
+                        device,
+                        apps,
+                        task: task.to_string(),
+                        received_ms,
+                        label: None,
+                    };
                     self.devices.insert(key, entry);
                 }
             }

@@ -116,6 +116,11 @@ impl Emulator {
         self.tenant.devices()
     }
 
+    /// Gives a device a new name, e.g. one a hostile user chose; `false` if there is no such device.
+    pub fn rename_device(&self, device_id: &str, name: &str) -> bool {
+        self.tenant.rename(device_id, name)
+    }
+
     /// A custom attribute's current value on a device; `None` if either is unknown.
     pub fn attribute(&self, device_id: &str, name: &str) -> Option<String> {
         self.tenant.attribute(device_id, name)

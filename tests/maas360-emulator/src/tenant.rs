@@ -167,6 +167,10 @@ impl Tenant {
         Some(DeviceDetail { device: DeviceSnapshot::of(device), custom_attributes })
     }
 
+    pub fn rename(&self, device_id: &str, name: &str) -> bool {
+        write(&self.store).rename(device_id, name)
+    }
+
     pub fn attribute(&self, device_id: &str, name: &str) -> Option<String> {
         let store = read(&self.store);
         store.device(device_id)?;

@@ -8,6 +8,7 @@
 pub mod escape;
 pub mod html;
 
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use memchr::memmem::Finder;
@@ -34,6 +35,8 @@ pub enum Context {
     HtmlAttribute,
     /// Every token lands in a JavaScript string (application/javascript).
     JsString,
+    /// Every token lands in a CSS string (text/css).
+    CssString,
 }
 
 impl Context {
@@ -46,6 +49,7 @@ impl Context {
             "application/javascript" | "text/javascript" | "application/ecmascript" | "text/ecmascript" => {
                 Context::JsString
             }
+            "text/css" => Context::CssString,
             m if m == "application/json" || m == "text/json" || m.ends_with("+json") => Context::JsonString,
             m if m.starts_with("text/") => Context::PlainText,
             _ => return None,
@@ -71,15 +75,43 @@ pub struct Restorer {
     /// Input held back: the start of a token that may continue in the next chunk.
     carry: Vec<u8>,
     stats: RestoreStats,
+    /// Boxed so that a restorer that does not witness stays small.
+    witness: Option<Box<Witness>>,
 }
 
 impl Restorer {
     pub fn new(tokenizer: Arc<Tokenizer>, context: Context) -> Self {
-        Self { tokenizer, context, html: HtmlTracker::default(), carry: Vec::new(), stats: RestoreStats::default() }
+        Self {
+            tokenizer,
+            context,
+            html: HtmlTracker::default(),
+            carry: Vec::new(),
+            stats: RestoreStats::default(),
+            witness: None,
+        }
+    }
+
+    /// Remembers which tokens it restores (the first `limit` distinct ones), for the audit log:
+    /// a token is ciphertext, so the log can name what an admin saw without holding it.
+    pub fn witness(mut self, limit: usize) -> Self {
+        self.witness = Some(Box::new(Witness { limit, seen: HashSet::new(), witnessed: Witnessed::default() }));
+        self
     }
 
     pub fn stats(&self) -> RestoreStats {
         self.stats
+    }
+
+    /// The tokens restored since the last call (empty unless [`witness`](Restorer::witness) was
+    /// asked for).
+    pub fn take_witnessed(&mut self) -> Witnessed {
+        match &mut self.witness {
+            Some(witness) => {
+                witness.seen.clear();
+                std::mem::take(&mut witness.witnessed)
+            }
+            None => Witnessed::default(),
+        }
     }
 
     /// Restores what it can of `chunk`, appending the output to `out`.
@@ -156,6 +188,9 @@ impl Restorer {
                     self.emit(&buf[copied..start], out);
                     escape::escape(self.landing(), &revealed.value, out);
                     self.stats.restored += 1;
+                    if let Some(witness) = &mut self.witness {
+                        witness.record(candidate);
+                    }
                     copied = end;
                 }
                 Err(TokenError::UnknownKey(_)) => self.stats.foreign += 1,
@@ -181,6 +216,39 @@ impl Restorer {
             Context::HtmlText => Landing::HtmlText,
             Context::HtmlAttribute => Landing::HtmlAttribute,
             Context::JsString => Landing::JsString,
+            Context::CssString => Landing::CssString,
+        }
+    }
+}
+
+/// The tokens a restorer restored, as the token text (never the plaintext), each once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Witnessed {
+    /// In the order they were first restored.
+    pub tokens: Vec<String>,
+    /// Restorations past the limit of tokens not in `tokens`. Those are not remembered, so one
+    /// restored twice counts twice: an upper bound on the distinct tokens left out.
+    pub more: u64,
+}
+
+struct Witness {
+    limit: usize,
+    /// The bytes of each token in `witnessed.tokens`, to find repeats without a scan.
+    seen: HashSet<Box<[u8]>>,
+    witnessed: Witnessed,
+}
+
+impl Witness {
+    fn record(&mut self, token: &[u8]) {
+        if self.seen.contains(token) {
+            return;
+        }
+        if self.witnessed.tokens.len() < self.limit {
+            self.seen.insert(token.into());
+            // Tokens are ASCII (the prefix and the token alphabet): nothing is lost.
+            self.witnessed.tokens.push(String::from_utf8_lossy(token).into_owned());
+        } else {
+            self.witnessed.more += 1;
         }
     }
 }
@@ -197,4 +265,68 @@ pub fn restore_all(tokenizer: Arc<Tokenizer>, context: Context, body: &[u8]) -> 
     restorer.push(body, &mut out);
     let stats = restorer.finish(&mut out);
     (out, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+    use crate::canonical::Canonicalizer;
+    use crate::keyring::Keyring;
+
+    fn tokenizer() -> Arc<Tokenizer> {
+        Arc::new(Tokenizer::new(Keyring::generate().expect("keyring"), Canonicalizer::new(None)))
+    }
+
+    fn push_all(restorer: &mut Restorer, chunks: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            restorer.push(chunk, &mut out);
+        }
+        restorer.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn witness_names_each_restored_token_once() {
+        let tokenizer = tokenizer();
+        let a = tokenizer.tokenize(Kind::Email, "a@example.com").expect("tokenize");
+        let b = tokenizer.tokenize(Kind::DeviceName, "Zoë's phone").expect("tokenize");
+        let foreign = self::tokenizer().tokenize(Kind::Email, "c@example.com").expect("tokenize");
+        let body = format!("{a} {b} {a} {foreign} pii1_notatoken {b}");
+        let bytes = body.as_bytes();
+        // `a` cut in the middle across chunks, then whole twice more.
+        let cut = a.len() / 2;
+        let mut restorer = Restorer::new(tokenizer.clone(), Context::PlainText).witness(10);
+        let out = push_all(&mut restorer, &[&bytes[..cut], &bytes[cut..]]);
+        assert_eq!(String::from_utf8(out).expect("utf-8").matches("a@example.com").count(), 2);
+        assert_eq!(restorer.take_witnessed(), Witnessed { tokens: vec![a.clone(), b.clone()], more: 0 });
+        // Taken: the next body starts afresh.
+        assert_eq!(restorer.take_witnessed(), Witnessed::default());
+
+        let mut restorer = Restorer::new(tokenizer.clone(), Context::PlainText).witness(10);
+        let one_byte: Vec<&[u8]> = bytes.chunks(1).collect();
+        push_all(&mut restorer, &one_byte);
+        assert_eq!(restorer.take_witnessed().tokens, vec![a, b]);
+    }
+
+    #[test]
+    fn witness_stops_at_its_limit_and_counts_the_rest() {
+        let tokenizer = tokenizer();
+        let tokens: Vec<String> =
+            (0..5).map(|n| tokenizer.tokenize(Kind::Identifier, &format!("device-{n}")).expect("tokenize")).collect();
+        // The first two fill the limit; repeats of them are not "more"; the others are.
+        let body = format!("{0} {1} {0} {2} {3} {1} {4}", tokens[0], tokens[1], tokens[2], tokens[3], tokens[4]);
+        let mut restorer = Restorer::new(tokenizer.clone(), Context::JsonString).witness(2);
+        push_all(&mut restorer, &[body.as_bytes()]);
+        assert_eq!(restorer.take_witnessed(), Witnessed { tokens: tokens[..2].to_vec(), more: 3 });
+
+        let mut restorer = Restorer::new(tokenizer.clone(), Context::PlainText).witness(0);
+        push_all(&mut restorer, &[body.as_bytes()]);
+        assert_eq!(restorer.take_witnessed(), Witnessed { tokens: Vec::new(), more: 7 });
+
+        let mut restorer = Restorer::new(tokenizer, Context::PlainText);
+        push_all(&mut restorer, &[body.as_bytes()]);
+        assert_eq!(restorer.take_witnessed(), Witnessed::default(), "not witnessing unless asked");
+    }
 }

@@ -60,6 +60,15 @@ impl Client {
         Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
     }
 
+    /// The response with its body unread, for streams.
+    pub async fn open(&self, path: &str, headers: &[(&str, &str)]) -> hyper::Response<hyper::body::Incoming> {
+        let mut request = Request::builder().uri(format!("{}{path}", self.origin));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.http.request(request.body(Full::default()).expect("request")).await.expect("the emulator answers")
+    }
+
     pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
         self.try_send(method, path, headers, body).await.expect("the emulator answers")
     }

@@ -120,6 +120,17 @@ impl Store {
         self.by_id.get(id).and_then(|&i| self.devices.get(i as usize))
     }
 
+    /// Renames a device (as its user would on the phone); `false` if there is no such device.
+    pub fn rename(&mut self, id: &str, name: &str) -> bool {
+        match self.by_id.get(id).and_then(|&i| self.devices.get_mut(i as usize)) {
+            Some(device) => {
+                device.name = name.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Every device in the default order (lastReported descending).
     pub fn ordered(&self) -> impl Iterator<Item = &Device> {
         self.order(SortBy::LastReported, Direction::Dsc).iter().map(|&i| &self.devices[i as usize])

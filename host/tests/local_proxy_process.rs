@@ -1,0 +1,83 @@
+//! `connector run` with a `[local_proxy]`: the proxy starts with the connector, reports its
+//! certificate, serves what a real sync put in the cloud with the plaintext restored — and
+//! nothing personal or secret reaches the connector's log or the cloud.
+
+#[path = "common/proxy_site.rs"]
+mod proxy_site;
+#[path = "common/relay_site.rs"]
+mod relay_site;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cloud_emulator::TaskSpec;
+use proxy_site::{Client, issue_localhost, login, text};
+use relay_site::{Connector, Site};
+use serde_json::json;
+
+const PASSWORD: &str = "a long local password";
+
+fn add_user(users_file: &std::path::Path, name: &str, password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector"))
+        .args(["users", "add", name, "--users-file"])
+        .arg(users_file)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("connector users add");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password");
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
+    let site = Site::start(40).await;
+    let (ca_pem, cert_pem, key_pem) = issue_localhost();
+    site.write("proxy.pem", &cert_pem);
+    site.write("proxy.key", &key_pem);
+    site.write("dashboard-token", site.cloud.dashboard_token());
+    add_user(&site.path("users.toml"), "alice", PASSWORD);
+    let port = proxy_site::free_port();
+    let config = site.config("hq-1", "pii.keyring", "");
+    let mut text_of_config = std::fs::read_to_string(&config).expect("config");
+    text_of_config.push_str(&format!(
+        "\n[local_proxy]\nlisten = \"127.0.0.1:{port}\"\ncert_file = \"proxy.pem\"\nkey_file = \"proxy.key\"\n\
+         dashboard_url = \"{}\"\ndashboard_token = {{ file = \"dashboard-token\" }}\n",
+        site.cloud.relay_url()
+    ));
+    std::fs::write(&config, text_of_config).expect("config");
+    let mut connector = Connector::start_logging(&config, "debug,wasmtime=warn,cranelift_codegen=warn");
+
+    let started = Instant::now();
+    while !connector.log().contains("local proxy: admins log in here") {
+        assert!(connector.is_running(), "the connector stopped: {}", connector.log());
+        assert!(started.elapsed() < Duration::from_secs(60), "no proxy: {}", connector.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(connector.log().contains("certificate_sha256="), "the fingerprint is reported");
+
+    let sync = site.cloud.enqueue(TaskSpec::new("uem.sync", Some("maas360"), json!({})));
+    assert!(site.cloud.wait_completed(&[sync], Duration::from_secs(60)).await, "sync: {}", connector.log());
+
+    let client = Client::new(([127, 0, 0, 1], port).into(), &ca_pem);
+    let origin = format!("https://127.0.0.1:{port}");
+    assert!(login(&client, &origin, "alice", "wrong password, surely").await.is_err());
+    let cookie = login(&client, &origin, "alice", PASSWORD).await.expect("login");
+    let page = text(&client.get("/api/devices", &[("cookie", &cookie)]).await);
+    let devices = site.maas360.devices();
+    let shown = devices.iter().filter(|d| page.contains(&d.email)).count();
+    assert_eq!(shown, devices.len(), "every synced device's email restored: {page:.400}");
+
+    connector.signal("-TERM");
+    assert_eq!(connector.wait(Duration::from_secs(20)), Some(true));
+    let log = connector.log();
+    for value in site.personal_values() {
+        assert!(!log.contains(&value), "{value:?} in the connector's log");
+    }
+    for secret in [PASSWORD, site.cloud.dashboard_token(), "wrong password, surely"] {
+        assert!(!log.contains(secret), "a secret in the connector's log");
+    }
+    site.assert_cloud_holds_no_plaintext(&[]);
+}
