@@ -246,7 +246,7 @@ mod parsers {
             "LEEF:2.0|V|P|1|E|^^|a=1",
             "LEEF:1.0|V|P|1|E|novalue",
             "LEEF:1.0|V|P|1|E|a=raw\nnewline",
-            r"LEEF:1.0|V|P|1|E|a=C:\temp",
+            r"LEEF:1.0|V|P|1|E|a=C:\xtemp",
             "LEEF:1.0|V|P|1",
         ] {
             assert!(try_leef(text).is_err(), "accepted {text:?}");

@@ -3,8 +3,6 @@
 //! rsyslog wrote is parsed back and checked field by field; an outage with a connector restart
 //! in the middle loses nothing and delivers nothing twice.
 
-#[path = "common/proxy_site.rs"]
-mod proxy_site;
 #[path = "common/relay_site.rs"]
 mod relay_site;
 #[path = "common/rsyslog.rs"]
@@ -258,7 +256,7 @@ struct Collector {
 impl Collector {
     async fn start(token: &'static str) -> Collector {
         use http_body_util::BodyExt;
-        let (ca_pem, cert_pem, key_pem) = proxy_site::issue_localhost();
+        let (ca_pem, cert_pem, key_pem) = rsyslog::test_ca::issue_localhost();
         let chain = rustls_pki_types::pem::PemObject::pem_slice_iter(cert_pem.as_bytes())
             .collect::<Result<Vec<rustls_pki_types::CertificateDer<'static>>, _>>()
             .expect("cert");
@@ -368,8 +366,8 @@ async fn admin_get(addr: &str, path: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_refuses_event_tasks_retryably_and_health_says_so() {
     let site = Site::start(5).await;
-    let closed = proxy_site::free_port();
-    let admin = proxy_site::free_port();
+    let closed = rsyslog::test_ca::free_port();
+    let admin = rsyslog::test_ca::free_port();
     let path = site.config("hq-1", "pii.keyring", "");
     let mut text = std::fs::read_to_string(&path).expect("config");
     text = text.replacen("[relay]", &format!("[admin]\nlisten = \"127.0.0.1:{admin}\"\n\n[relay]"), 1);
@@ -380,7 +378,8 @@ async fn a_full_queue_refuses_event_tasks_retryably_and_health_says_so() {
     let mut connector = Connector::start(&path);
     let tokenizer = site.tokenizer();
     let batch = |from: usize, n: usize| {
-        let events: Vec<Value> = (from..from + n).map(|i| event(&tokenizer, &format!("ev-{i}"), "Alan Turing", "x")).collect();
+        let events: Vec<Value> =
+            (from..from + n).map(|i| event(&tokenizer, &format!("ev-{i}"), "Alan Turing", "x")).collect();
         TaskSpec::new("siem.events", None, json!({ "events": events }))
     };
     let first = site.cloud.enqueue(batch(0, 3));
@@ -395,7 +394,11 @@ async fn a_full_queue_refuses_event_tasks_retryably_and_health_says_so() {
     let fill = site.cloud.enqueue(batch(3, 2));
     wait_tasks(&site, std::slice::from_ref(&fill), &connector).await;
     let health = admin_get(&format!("127.0.0.1:{admin}"), "/healthz").await;
-    assert_eq!((health["status"].as_str(), health["siem"][0]["full"].as_bool()), (Some("degraded"), Some(true)), "{health}");
+    assert_eq!(
+        (health["status"].as_str(), health["siem"][0]["full"].as_bool()),
+        (Some("degraded"), Some(true)),
+        "{health}"
+    );
     connector.signal("-TERM");
     assert_eq!(connector.wait(Duration::from_secs(20)), Some(true));
 }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "test_ca.rs"]
-mod test_ca;
+pub mod test_ca;
 
 const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
 const INSTALL: &str = "run scripts/install-test-deps";
