@@ -13,6 +13,8 @@
 //!   proxy's, bodies streamed back untouched; *proxy*: the connector's local proxy with a session.
 //! - **Load**: C kept-alive HTTPS connections, each looping GETs and reading every body whole;
 //!   every latency recorded after a warm-up. C = 1 for latency, C = 16 for throughput.
+//! - **Restore alone**: each page through the proxy's restorer on one thread, with and without
+//!   witnessing tokens for the audit, and on two threads at once: where the proxy's time goes.
 //!
 //! `cargo bench -p connector --bench proxy_load`; `-- --quick` (or `MSC_PROXY_BENCH_QUICK=1`)
 //! for a short smoke run; `MSC_PROXY_BENCH_ONLY="html 100 KiB/16"` runs one scenario, and
