@@ -66,6 +66,12 @@ async fn an_admin_logs_in_sees_plaintext_safely_searches_and_logs_out() {
     let wanted = site.people[2].clone();
     browser.fill("input[name=q]", &wanted.email).await;
     browser.submit("form[action='/dashboard']").await;
+    // The old page has a table too: wait for the results page's address first.
+    let started = std::time::Instant::now();
+    while !browser.current_url().await.contains("?q=") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the search did not navigate");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     browser.wait_for("table").await;
     let shown = cells(&browser).await;
     assert!(shown.contains(&wanted.email) && shown.contains(&wanted.owner), "{shown:?}");
