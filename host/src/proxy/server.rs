@@ -197,23 +197,20 @@ impl Proxy {
         };
         let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let next = local_path(field("next").unwrap_or("/"));
-        let fresh = || session::random_token();
-        let csrf_ok =
-            matches!((cookie_token.as_deref(), field("csrf")), (Some(a), Some(b)) if session::same_secret(a, b));
-        if !csrf_ok {
-            let token = fresh();
-            let mut response = pages::login(StatusCode::FORBIDDEN, LoginNotice::Expired, &next, &token);
-            set_cookie(&mut response, &session::login_cookie(&token));
-            return response;
-        }
-        let user = field("username").unwrap_or_default().trim().to_string();
-        let password = SecretString::from(field("password").unwrap_or_default().to_string());
+        // Every answer but success shows the form again, with a new token.
         let again = |status, notice| {
-            let token = fresh();
+            let token = session::random_token();
             let mut response = pages::login(status, notice, &next, &token);
             set_cookie(&mut response, &session::login_cookie(&token));
             response
         };
+        let csrf_ok =
+            matches!((cookie_token.as_deref(), field("csrf")), (Some(a), Some(b)) if session::same_secret(a, b));
+        if !csrf_ok {
+            return again(StatusCode::FORBIDDEN, LoginNotice::Expired);
+        }
+        let user = field("username").unwrap_or_default().trim().to_string();
+        let password = SecretString::from(field("password").unwrap_or_default().to_string());
         if let Err(wait) = self.throttle.check(&user, source) {
             self.audit.record(&AuditRecord::new("login-locked", &audited_name(&user), source));
             return again(

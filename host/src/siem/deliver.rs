@@ -76,15 +76,11 @@ impl Deliverer {
 
     async fn peek(&self) -> Result<Vec<(u64, Vec<u8>)>, super::queue::QueueError> {
         let (store, target) = (self.store.clone(), self.target.clone());
-        tokio::task::spawn_blocking(move || store.peek(&target, BATCH_RECORDS, BATCH_BYTES))
-            .await
-            .unwrap_or_else(|e| Err(super::queue::QueueError::Store { path: "(task)".into(), reason: e.to_string() }))
+        super::queue::blocking(move || store.peek(&target, BATCH_RECORDS, BATCH_BYTES)).await
     }
 
     async fn remove_through(&self, seq: u64) -> Result<(), super::queue::QueueError> {
         let (store, target) = (self.store.clone(), self.target.clone());
-        tokio::task::spawn_blocking(move || store.remove_through(&target, seq))
-            .await
-            .unwrap_or_else(|e| Err(super::queue::QueueError::Store { path: "(task)".into(), reason: e.to_string() }))
+        super::queue::blocking(move || store.remove_through(&target, seq)).await
     }
 }

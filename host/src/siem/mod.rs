@@ -151,9 +151,7 @@ impl SiemDelivery {
                 }
             }
             let (store, name, max) = (self.store.clone(), target.name.clone(), target.max_queue);
-            let appended = tokio::task::spawn_blocking(move || store.append(&name, &records, max))
-                .await
-                .map_err(|e| QueueError::Store { path: "(task)".into(), reason: e.to_string() })??;
+            let appended = queue::blocking(move || store.append(&name, &records, max)).await?;
             if appended.queued > 0 {
                 target.wake.notify_one();
             }

@@ -157,6 +157,15 @@ impl EventStore {
     }
 }
 
+/// Runs store work (file I/O, fsync) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, QueueError> + Send + 'static,
+) -> Result<T, QueueError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(QueueError::Store { path: "(store task)".into(), reason: e.to_string() }))
+}
+
 fn names(target: &str) -> (String, String, String) {
     (format!("q:{target}"), format!("seen:{target}"), format!("seq:{target}"))
 }
