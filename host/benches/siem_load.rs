@@ -42,7 +42,7 @@ use connector::pii::{Kind, PiiFilter, Tokenizer, known_values};
 use connector::plugins::PluginRuntime;
 use connector::plugins::worlds::siem::Origin;
 use connector::siem::SiemDelivery;
-use connector::siem::queue::EventStore;
+use connector::store::Store;
 use rsyslog::Rsyslog;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -105,8 +105,10 @@ async fn run() {
     keyring.create(&dir.path().join("pii.keyring")).expect("write keyring");
     let mut config = Config::load(&write_config(dir.path(), &rsyslog)).expect("config");
     let siem_config = config.siem.take().expect("[siem]");
+    let config_store_dir = config.store_dir.clone();
     let runtime = Arc::new(PluginRuntime::start(config).await.expect("plugin runtime"));
-    let siem = Arc::new(SiemDelivery::start(siem_config).expect("SIEM queues"));
+    let store = Arc::new(Store::open(&config_store_dir).expect("durable store"));
+    let siem = Arc::new(SiemDelivery::start(store, siem_config));
     let filter = runtime.pii().cloned().expect("[pii]");
     let status = ConnectorStatus {
         name: "bench-1".into(),
@@ -285,7 +287,7 @@ fn plugin_dir() -> PathBuf {
 fn write_config(dir: &Path, rsyslog: &Rsyslog) -> PathBuf {
     let mut text = format!(
         "[connector]\nname = \"bench-1\"\nplugin_dir = {:?}\n\n[pii]\nkeyring = \"pii.keyring\"\ndefault_region = \"US\"\n\n\
-         [siem]\nqueue_dir = \"siem-queue\"\n",
+         [store]\ndir = \"store\"\n",
         plugin_dir().display().to_string()
     );
     for formatter in FORMATTERS {
@@ -544,7 +546,7 @@ async fn phases(runtime: &PluginRuntime, filter: &PiiFilter, frames: &[String], 
     // Not a step of its own: what `format()` does first, repeated here to show its share.
     let mut copy_for_log = Duration::ZERO;
     let mut events = 0;
-    let store = EventStore::open(&dir.join("phases-queue")).expect("phase queue");
+    let store = Store::open(&dir.join("phases-queue")).expect("phase queue");
     let siem = runtime.siem("siem-cef").expect("siem-cef");
     let origin = Origin { hostname: "bench-1".into(), app_name: "connector".into() };
     let transport = Transport::Tcp { address: rsyslog.tcp_addr().to_string() };

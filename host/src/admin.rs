@@ -5,7 +5,8 @@
 //!   serves; `degraded` when a plugin version was refused or a plugin file is missing (the
 //!   previous version still serves).
 //! - `GET /plugins`: every instance's plugin status (`PluginStatus`), as JSON.
-//! - `/healthz` also lists each SIEM target's waiting events (`siem`); a full queue is `degraded`.
+//! - `/healthz` also lists each SIEM target's waiting events (`siem`) and the mail outbox
+//!   (`mail`: waiting mails, outcomes not yet taken by the relay); a full queue is `degraded`.
 //!
 //! Nothing here reveals secrets or personal data: plugin paths, hashes and refusal reasons only.
 
@@ -19,14 +20,22 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::mail::MailOutbox;
 use crate::plugins::PluginRuntime;
 use crate::siem::SiemDelivery;
+
+/// The durable queues `/healthz` reports on.
+#[derive(Clone, Default)]
+pub struct Queues {
+    pub siem: Option<Arc<SiemDelivery>>,
+    pub mail: Option<Arc<MailOutbox>>,
+}
 
 /// Listens on `addr` and serves until the returned task is aborted.
 pub async fn serve(
     addr: SocketAddr,
     runtime: Arc<PluginRuntime>,
-    siem: Option<Arc<SiemDelivery>>,
+    queues: Queues,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     if !addr.ip().is_loopback() {
         tracing::warn!(listen = %addr, "the admin listener has no authentication: keep it on loopback or a management network");
@@ -43,11 +52,11 @@ pub async fn serve(
                     continue;
                 }
             };
-            let (runtime, siem) = (runtime.clone(), siem.clone());
+            let (runtime, queues) = (runtime.clone(), queues.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let (runtime, siem) = (runtime.clone(), siem.clone());
-                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, siem.as_deref(), &request)) }
+                    let (runtime, queues) = (runtime.clone(), queues.clone());
+                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, &queues, &request)) }
                 });
                 if let Err(error) =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
@@ -60,18 +69,20 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-fn answer(runtime: &PluginRuntime, siem: Option<&SiemDelivery>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(runtime: &PluginRuntime, queues: &Queues, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET {
         return json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({"error": "only GET is served here"}));
     }
     let plugins = runtime.status();
     match request.uri().path() {
         "/healthz" => {
-            let queues = siem.map(SiemDelivery::queues).unwrap_or_default();
-            let degraded =
-                plugins.iter().any(|p| p.refused.is_some() || p.file_missing) || queues.iter().any(|q| q.full);
+            let siem = queues.siem.as_deref().map(SiemDelivery::queues).unwrap_or_default();
+            let mail = queues.mail.as_deref().map(MailOutbox::status);
+            let degraded = plugins.iter().any(|p| p.refused.is_some() || p.file_missing)
+                || siem.iter().any(|q| q.full)
+                || mail.as_ref().is_some_and(|m| m.full);
             let status = if degraded { "degraded" } else { "ok" };
-            json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins, "siem": queues}))
+            json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins, "siem": siem, "mail": mail}))
         }
         "/plugins" => json(StatusCode::OK, &plugins),
         _ => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found; try /healthz or /plugins"})),

@@ -9,13 +9,16 @@
 
 pub mod admin;
 pub mod atomic_file;
+pub mod background;
 pub mod capabilities;
 pub mod config;
 pub mod dispatch;
 pub mod ids;
 pub mod inventory;
+pub mod mail;
 pub mod pii;
 pub mod plugins;
 pub mod proxy;
 pub mod relay;
 pub mod siem;
+pub mod store;

@@ -246,7 +246,9 @@ async fn with_signatures_required_only_a_version_signed_by_a_trusted_publisher_i
 
     // Health shows the refusal while A serves.
     let (addr, admin) =
-        connector::admin::serve("127.0.0.1:0".parse().expect("addr"), site.runtime.clone(), None).await.expect("admin");
+        connector::admin::serve("127.0.0.1:0".parse().expect("addr"), site.runtime.clone(), Default::default())
+            .await
+            .expect("admin");
     let health = get(addr, "/healthz");
     assert!(health.contains("\"degraded\"") && health.contains("refused"), "{health}");
 

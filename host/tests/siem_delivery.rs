@@ -35,8 +35,8 @@ fn config_with(site: &Site, rsyslog: &Rsyslog, [udp, tcp, tls]: [&str; 3]) -> Pa
     }
     text.push_str(&format!(
         r#"
-[siem]
-queue_dir = "siem-queue"
+[store]
+dir = "store"
 
 [siem.targets.over-udp]
 formatter = "{udp}"

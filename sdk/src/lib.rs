@@ -56,6 +56,7 @@ pub mod log;
 pub mod net;
 mod pii;
 pub mod retry;
+pub mod self_test;
 pub mod siem;
 pub mod syslog;
 
@@ -73,12 +74,7 @@ pub mod uem {
 }
 
 /// The mail backend world (`msc:mail/mail-backend`).
-pub mod mail {
-    pub use crate::bindings::mail::exports::msc::mail::backend::Guest as Backend;
-    pub use crate::bindings::mail::msc::mail::types::{
-        Address, Delivery, Failure, Header, Message, RefusedRecipient, SendError, ServerReply,
-    };
-}
+pub mod mail;
 
 /// Exports a type implementing [`uem::Adapter`] as the plugin's UEM adapter.
 #[macro_export]

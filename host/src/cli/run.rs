@@ -6,13 +6,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use connector::admin::Queues;
+use connector::background::AbortOnDrop;
 use connector::dispatch::{ConnectorStatus, Dispatcher};
 use connector::ids::PluginKind;
 use connector::inventory;
+use connector::mail::MailOutbox;
 use connector::plugins::self_test::{self, Verdict};
 use connector::plugins::watch;
 use connector::plugins::{PluginInstance, PluginRuntime};
 use connector::relay::{Identity, RelayLink};
+use connector::siem::SiemDelivery;
+use connector::store::Store;
+use connector::store::outcomes::Outcomes;
 
 // Self-test results and errors hold text the plugin chose.
 use super::shown;
@@ -27,6 +33,8 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     let admin = config.admin;
     let local_proxy = config.local_proxy.take();
     let siem = config.siem.take();
+    let store_dir = config.store_dir.clone();
+    let mail = config.mail.clone();
     let runtime = match PluginRuntime::start(config).await {
         Ok(runtime) => Arc::new(runtime),
         Err(error) => {
@@ -60,29 +68,51 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         }
     };
     let _hangups = reload_on_hangup(runtime.clone(), file.to_path_buf());
-    let siem = match siem.map(connector::siem::SiemDelivery::start).transpose() {
-        Ok(siem) => siem.map(Arc::new),
-        Err(error) => {
-            tracing::error!("{error}");
-            return ExitCode::FAILURE;
+    // The durable store holds the SIEM queues and the mail outbox (mail tasks come from the relay).
+    let store = if siem.is_some() || relay.is_some() {
+        match Store::open(&store_dir) {
+            Ok(store) => Some(Arc::new(store)),
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        None
     };
+    let siem = siem.zip(store.clone()).map(|(siem, store)| Arc::new(SiemDelivery::start(store, siem)));
+    let outcomes = store.clone().map(Outcomes::new);
+    let outbox = store.zip(outcomes.clone()).map(|(store, outcomes)| MailOutbox::new(store, outcomes, mail));
+    if let Some(outbox) = &outbox {
+        let status = outbox.status();
+        if status.waiting > 0 || status.outcomes_waiting > 0 {
+            tracing::info!(
+                waiting = status.waiting,
+                outcomes = status.outcomes_waiting,
+                "mail outbox: delivering the mails queued before"
+            );
+        }
+    }
     if let Some(siem) = &siem {
         for queue in siem.queues() {
             tracing::info!(siem_target = %queue.target, waiting = queue.waiting, "SIEM target: delivering queued events in order");
         }
     }
     let _admin = match admin {
-        Some(addr) => match connector::admin::serve(addr, runtime.clone(), siem.clone()).await {
-            Ok((bound, task)) => {
-                tracing::info!(listen = %bound, "admin listener: GET /healthz, /plugins");
-                Some(AbortOnDrop(task))
+        Some(addr) => {
+            match connector::admin::serve(addr, runtime.clone(), Queues { siem: siem.clone(), mail: outbox.clone() })
+                .await
+            {
+                Ok((bound, task)) => {
+                    tracing::info!(listen = %bound, "admin listener: GET /healthz, /plugins");
+                    Some(AbortOnDrop(task))
+                }
+                Err(error) => {
+                    tracing::error!("admin listener on {addr}: {error}");
+                    return ExitCode::FAILURE;
+                }
             }
-            Err(error) => {
-                tracing::error!("admin listener on {addr}: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
+        }
         None => None,
     };
     let _local_proxy = match local_proxy {
@@ -93,7 +123,10 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         None => None,
     };
     let code = match relay {
-        Some(relay) => serve_relay(runtime, &relay, name, keyring, siem.clone()).await,
+        Some(relay) => {
+            let queues = Queues { siem: siem.clone(), mail: outbox.clone() };
+            serve_relay(runtime, &relay, name, keyring, queues, outcomes).await
+        }
         None => {
             tracing::info!("serving; no [relay] is configured, so only local plugin instances run. Stop with Ctrl-C.");
             wait_for_shutdown().await;
@@ -101,9 +134,12 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
     };
+    // Queued events and mails stay on disk for the next start.
     if let Some(siem) = siem {
-        // Queued events stay on disk for the next start.
         siem.shutdown().await;
+    }
+    if let Some(outbox) = outbox {
+        outbox.shutdown().await;
     }
     code
 }
@@ -114,7 +150,8 @@ async fn serve_relay(
     relay: &connector::config::RelayConfig,
     name: String,
     keyring: String,
-    siem: Option<Arc<connector::siem::SiemDelivery>>,
+    queues: Queues,
+    outcomes: Option<Arc<Outcomes>>,
 ) -> ExitCode {
     let Some(filter) = runtime.pii().cloned() else { return ExitCode::FAILURE };
     let run_id = random_run_id();
@@ -136,10 +173,16 @@ async fn serve_relay(
         in_flight: Arc::default(),
     };
     let mut dispatcher = Dispatcher::new(runtime, filter, status);
-    if let Some(siem) = siem {
+    if let Some(siem) = queues.siem {
         dispatcher = dispatcher.with_siem(siem);
     }
+    if let Some(outbox) = &queues.mail {
+        dispatcher = dispatcher.with_mail(outbox.clone());
+    }
     let dispatcher = Arc::new(dispatcher);
+    if let Some(outbox) = &queues.mail {
+        outbox.start(dispatcher.clone());
+    }
     let link = match RelayLink::new(relay, identity, dispatcher) {
         Ok(link) => link,
         Err(error) => {
@@ -147,6 +190,9 @@ async fn serve_relay(
             return ExitCode::FAILURE;
         }
     };
+    if let Some(outcomes) = outcomes {
+        link.report_outcomes(outcomes);
+    }
     tracing::info!(relay = %relay.origin, capacity = relay.capacity, proxy = relay.proxy.is_some(), "taking tasks from the relay; stop with Ctrl-C or SIGTERM");
     match link.serve(wait_for_shutdown()).await {
         Ok(report) => {
@@ -185,15 +231,6 @@ async fn start_local_proxy(
             tracing::error!("{error}");
             None
         }
-    }
-}
-
-/// Stops a background task when the serving scope ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

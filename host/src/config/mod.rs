@@ -28,6 +28,12 @@
 //! [local_proxy]                    # admins browse the dashboard here: see `local_proxy.rs`
 //! listen = "0.0.0.0:8443"
 //!
+//! [store]                          # the durable queues (SIEM events, mail outbox): one file
+//! dir = "store"                    # relative to this file; mode 0700
+//!
+//! [mail]                           # the mail outbox's retries and limits: see `mail.rs`
+//! expire_after = "3d"
+//!
 //! [siem.targets.soc]               # deliver security events: see `siem.rs`
 //! formatter = "siem-cef"
 //! transport = "tcp"
@@ -59,6 +65,7 @@
 pub mod diagnostics;
 pub mod local_proxy;
 pub mod login;
+pub mod mail;
 pub mod plugins;
 pub mod relay;
 pub mod siem;
@@ -84,6 +91,7 @@ use crate::pii::{Detector, Kind};
 use diagnostics::SourceIndex;
 pub use diagnostics::{ConfigError, Diagnostic, KeyPath, Severity};
 pub use local_proxy::LocalProxyConfig;
+pub use mail::MailConfig;
 pub use plugins::PluginsConfig;
 pub use relay::{ProxyConfig, RelayConfig};
 pub use siem::SiemConfig;
@@ -116,6 +124,10 @@ pub struct Config {
     pub siem: Option<SiemConfig>,
     /// The local dashboard proxy; `None` when the file has no `[local_proxy]` section.
     pub local_proxy: Option<LocalProxyConfig>,
+    /// The folder of the durable store (SIEM queues, mail outbox); `[store] dir`.
+    pub store_dir: PathBuf,
+    /// The mail outbox's retries and limits; defaults when the file has no `[mail]`.
+    pub mail: MailConfig,
     /// Problems that do not stop the connector, e.g. a secret file others can read.
     pub warnings: Vec<Diagnostic>,
 }
@@ -209,6 +221,15 @@ struct RawConfig {
     admin: Option<RawAdmin>,
     local_proxy: Option<local_proxy::RawLocalProxy>,
     siem: Option<siem::RawSiem>,
+    store: Option<RawStore>,
+    #[serde(default)]
+    mail: mail::RawMail,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    dir: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -396,6 +417,8 @@ impl Validator<'_> {
             admin,
             local_proxy,
             siem,
+            store_dir: base.join(raw.store.map_or_else(|| PathBuf::from("store"), |s| s.dir)),
+            mail: self.mail(raw.mail),
             warnings: Vec::new(),
         })
     }

@@ -2,8 +2,7 @@
 //! (a plugin instance of kind `siem`), its own transport and its own durable queue.
 //!
 //! ```toml
-//! [siem]
-//! queue_dir = "siem-queue"            # the durable queues (an embedded store); beside the config
+//! Queues live in the connector's durable store (`[store] dir`).
 //!
 //! [siem.targets.soc]
 //! formatter = "siem-cef"              # an instance of kind "siem"
@@ -42,7 +41,6 @@ const MAX_MAX_QUEUE: u64 = 100_000_000;
 /// The validated `[siem]` section.
 #[derive(Debug)]
 pub struct SiemConfig {
-    pub queue_dir: PathBuf,
     pub targets: BTreeMap<String, TargetConfig>,
 }
 
@@ -91,7 +89,6 @@ impl Transport {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSiem {
-    queue_dir: Option<PathBuf>,
     #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
 }
@@ -130,7 +127,7 @@ impl Validator<'_> {
         if self.error_count() > errors_before {
             return None;
         }
-        Some(SiemConfig { queue_dir: base.join(raw.queue_dir.unwrap_or_else(|| PathBuf::from("siem-queue"))), targets })
+        Some(SiemConfig { targets })
     }
 
     fn target(&mut self, key: &KeyPath, base: &Path, raw: RawTarget) -> Option<TargetConfig> {
@@ -267,7 +264,7 @@ mod tests {
         assert_eq!(siem.targets.len(), 2);
         assert_eq!(siem.targets["soc"].transport.name(), "tcp");
         assert!(siem.targets["udp"].keep_tokens);
-        assert_eq!(siem.queue_dir, dir.path().join("siem-queue"));
+        assert_eq!(config.store_dir, dir.path().join("store"));
 
         let bad = "[siem.targets.a]\nformatter = \"cef\"\ntransport = \"carrier-pigeon\"\n\
                    [siem.targets.b]\nformatter = \"cef\"\ntransport = \"tcp\"\naddress = \"nowhere\"\nca_file = \"x.pem\"\n\

@@ -16,13 +16,14 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::inventory::{self, AppLine, DeviceLine, SyncOptions, SyncedLine};
+use crate::mail::MailOutbox;
 use crate::pii::{FieldPolicy, Kind, PiiFields, PiiFilter, known_values};
-use crate::plugins::worlds::mail::SendError;
+use crate::plugins::worlds::mail::{Message, SendError};
 use crate::plugins::worlds::siem::Origin;
 use crate::plugins::worlds::{CallError, Error};
 use crate::plugins::{LookupError, PluginError, PluginFault, PluginRuntime};
-use crate::siem::queue::QueueError;
 use crate::siem::{AcceptError, SiemDelivery};
+use crate::store::StoreError;
 pub use task::{Malformed, Task, TaskError, TaskKind};
 
 /// Devices per inventory request.
@@ -60,17 +61,26 @@ pub struct Dispatcher {
     origin: Origin,
     /// SIEM targets with durable queues; without any, `siem.events` only formats.
     siem: Option<Arc<SiemDelivery>>,
+    /// The durable mail outbox; without it, `mail.send` sends at once and answers with the delivery.
+    mail: Option<Arc<MailOutbox>>,
 }
 
 impl Dispatcher {
     pub fn new(runtime: Arc<PluginRuntime>, filter: Arc<PiiFilter>, status: ConnectorStatus) -> Self {
         let origin = Origin { hostname: status.name.clone(), app_name: "connector".into() };
-        Self { runtime, filter, status, origin, siem: None }
+        Self { runtime, filter, status, origin, siem: None, mail: None }
     }
 
     /// Delivers `siem.events` to these targets (queued durably before the task is answered).
     pub fn with_siem(mut self, siem: Arc<SiemDelivery>) -> Self {
         self.siem = Some(siem);
+        self
+    }
+
+    /// Stores `mail.send` tasks in `outbox` and answers them once stored; the outbox's
+    /// deliverer sends them with [`Dispatcher::send_mail`].
+    pub fn with_mail(mut self, outbox: Arc<MailOutbox>) -> Self {
+        self.mail = Some(outbox);
         self
     }
 
@@ -88,13 +98,34 @@ impl Dispatcher {
         let deadline = Instant::now() + task.deadline;
         let mut known = Vec::new();
         let outcome = tokio::time::timeout_at(deadline.into(), self.route(task, deadline, inventory, &mut known)).await;
-        let result = match outcome {
-            Ok(result) => result,
-            Err(_) => Err(TaskError::new(
-                "deadline-exceeded",
-                format!("{} did not finish within its deadline of {:?}", task.kind.name(), task.deadline),
-            )),
-        };
+        self.finished(outcome, known, || {
+            format!("{} did not finish within its deadline of {:?}", task.kind.name(), task.deadline)
+        })
+    }
+
+    /// Sends one mail of the outbox now, exactly as a `mail.send` task without an outbox would:
+    /// tokens restored for the backend, the delivery tokenized, error text scrubbed.
+    pub async fn send_mail(
+        &self,
+        instance: &str,
+        message: &Message,
+        deadline: Instant,
+    ) -> Result<Box<RawValue>, TaskError> {
+        let mut known = Vec::new();
+        let outcome =
+            tokio::time::timeout_at(deadline.into(), self.send_now(instance, message, deadline, &mut known)).await;
+        self.finished(outcome, known, || format!("the mail backend `{instance}` did not answer in time"))
+    }
+
+    /// A task's (or a mail's) outcome as the cloud may see it: out of time becomes
+    /// `deadline-exceeded`, and error text loses every value the work restored.
+    fn finished(
+        &self,
+        outcome: Result<Result<Box<RawValue>, TaskError>, tokio::time::error::Elapsed>,
+        known: Vec<(Kind, String)>,
+        late: impl FnOnce() -> String,
+    ) -> Result<Box<RawValue>, TaskError> {
+        let result = outcome.unwrap_or_else(|_| Err(TaskError::new("deadline-exceeded", late())));
         result.map_err(|mut error| {
             error.message = self.filter.scrubber(known).scrub(&error.message).into_owned();
             error
@@ -175,14 +206,41 @@ impl Dispatcher {
                 self.scrubbed(&report, known)
             }
             TaskKind::MailSend { message } => {
-                let mut message = message.as_ref().clone();
-                self.restore(&mut message, policy, known)?;
-                let mail = self.runtime.mail(instance).map_err(lookup_error)?.with_deadline(deadline);
-                let mut delivery = mail.send(&message).await.map_err(send_error)?;
-                self.tokenize(&mut delivery)?;
-                self.scrubbed(&MailResult { delivery }, known)
+                let Some(outbox) = &self.mail else {
+                    return self.send_now(instance, message, deadline, known).await;
+                };
+                // Checked before storing: a mail that can never be sent is refused now, not
+                // after it waited in the outbox. The outbox keeps the tokens, not the plaintext.
+                self.runtime.mail(instance).map_err(lookup_error)?;
+                self.restore(&mut message.as_ref().clone(), policy, known)?;
+                let queued =
+                    outbox.accept(&task.id, task.attempt, instance, message).await.map_err(|e| store_error(&e))?;
+                to_raw(&queued)
             }
         }
+    }
+
+    async fn send_now(
+        &self,
+        instance: &str,
+        message: &Message,
+        deadline: Instant,
+        known: &mut Vec<(Kind, String)>,
+    ) -> Result<Box<RawValue>, TaskError> {
+        let mut message = message.clone();
+        self.restore(&mut message, self.filter.fields(), known)?;
+        let mail = self.runtime.mail(instance).map_err(lookup_error)?.with_deadline(deadline);
+        let mut delivery = mail.send(&message).await.map_err(send_error)?;
+        self.tokenize(&mut delivery)?;
+        // A Message-ID made from the message's id looks like an address to the detectors, but
+        // names the task, not a person: it goes as is, so the cloud can match it with bounces.
+        let derived = crate::mail::is_derived_message_id(&delivery.message_id, &message.id);
+        let message_id = derived.then(|| delivery.message_id.clone());
+        let mut result = self.scrubbed_value(&MailResult { delivery }, known)?;
+        if let Some(message_id) = message_id {
+            result["delivery"]["message_id"] = message_id.into();
+        }
+        to_raw(&result)
     }
 
     fn uem(&self, instance: &str, deadline: Instant) -> Result<crate::plugins::Uem, TaskError> {
@@ -211,10 +269,18 @@ impl Dispatcher {
     /// Serializes a result whose strings are free text (plugin messages): every string value
     /// goes through the scrubber.
     fn scrubbed<T: Serialize>(&self, result: &T, known: &[(Kind, String)]) -> Result<Box<RawValue>, TaskError> {
+        to_raw(&self.scrubbed_value(result, known)?)
+    }
+
+    fn scrubbed_value<T: Serialize>(
+        &self,
+        result: &T,
+        known: &[(Kind, String)],
+    ) -> Result<serde_json::Value, TaskError> {
         let mut value = serde_json::to_value(result).map_err(serialize_error)?;
         let scrubber = self.filter.scrubber(known.iter().cloned());
         scrub_strings(&mut value, &|text| scrubber.scrub(text).into_owned());
-        to_raw(&value)
+        Ok(value)
     }
 
     async fn sync(
@@ -315,15 +381,21 @@ fn scrub_strings(value: &mut serde_json::Value, scrub: &dyn Fn(&str) -> String) 
     }
 }
 
-/// A full queue is worth retrying later (the cloud keeps the events); a broken store is not ours to
-/// fix from the cloud, but retrying after the admin repairs it is still right.
+/// A full queue is worth retrying later (the cloud keeps the work); a broken store is not ours
+/// to fix from the cloud, but retrying after the admin repairs it is still right.
 fn accept_error(error: AcceptError) -> TaskError {
     match error {
         AcceptError::Lookup(error) => lookup_error(error),
         AcceptError::Plugin(error) => plugin_error(error),
         AcceptError::UnknownTarget(_) => TaskError::new("unknown-instance", error.to_string()),
-        AcceptError::Queue(QueueError::Full { .. }) => TaskError::new("queue-full", error.to_string()),
-        AcceptError::Queue(QueueError::Store { .. }) => TaskError::new("queue-unavailable", error.to_string()),
+        AcceptError::Queue(error) => store_error(&error),
+    }
+}
+
+fn store_error(error: &StoreError) -> TaskError {
+    match error {
+        StoreError::Full { .. } => TaskError::new("queue-full", error.to_string()),
+        StoreError::Unavailable { .. } => TaskError::new("queue-unavailable", error.to_string()),
     }
 }
 

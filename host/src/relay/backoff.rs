@@ -23,8 +23,15 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling();
         self.failures = self.failures.saturating_add(1);
-        let fraction = getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
-        ceiling.mul_f64(fraction)
+        ceiling.mul_f64(jitter())
+    }
+
+    /// The wait after `failures` earlier failures, for callers that keep their own count (each
+    /// mail of the outbox): at least half the ceiling, so a retry never comes at once.
+    pub fn after(mut self, failures: u32) -> Duration {
+        self.failures = failures;
+        let half = self.ceiling() / 2;
+        half + half.mul_f64(jitter())
     }
 
     /// Back to the shortest wait, after a success.
@@ -36,6 +43,11 @@ impl Backoff {
         let factor = 1u32.checked_shl(self.failures.min(16)).unwrap_or(u32::MAX);
         self.first.saturating_mul(factor).min(self.max)
     }
+}
+
+/// Uniform in [0, 1).
+fn jitter() -> f64 {
+    getrandom::u64().map_or(0.5, |r| (r >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 #[cfg(test)]
@@ -56,5 +68,10 @@ mod tests {
         assert_eq!(ceilings[9], Duration::from_secs(30));
         backoff.reset();
         assert_eq!(backoff.ceiling(), Duration::from_millis(250));
+        for failures in [0, 3, 40] {
+            let wait = Backoff::relay().after(failures);
+            let ceiling = Backoff { failures, ..Backoff::relay() }.ceiling();
+            assert!(wait >= ceiling / 2 && wait <= ceiling, "{wait:?} for {failures}");
+        }
     }
 }

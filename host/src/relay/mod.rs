@@ -3,7 +3,8 @@
 //!
 //! Four loops share one session: the **poller** asks for as many tasks as there are free slots
 //! (flow control: with no free slot it does not ask) and starts each on the dispatcher; the
-//! **result sender** posts finished results in batches and keeps each until the relay lists it;
+//! **result sender** posts finished results in batches and keeps each until the relay lists it
+//! (and the **outcome sender** does the same for the durable outcomes of mails delivered later);
 //! the **heartbeat** keeps the session and the leases of every task held here (running, or
 //! answered and not yet acknowledged) alive and stops tasks the relay cancelled; **inventory** uploads stream a sync's devices. Each loop retries on its own with
 //! jittered backoff; registration is shared, so a relay restart costs one new session.
@@ -27,13 +28,16 @@ use http::{Method, StatusCode};
 use serde_json::value::RawValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use crate::background::AbortOnDrop;
 use crate::capabilities::log::sanitize;
 use crate::config::RelayConfig;
 use crate::dispatch::{self, Dispatcher, InventorySink, Malformed, TaskError};
+use crate::store::outcomes::Outcomes;
 use backoff::Backoff;
 pub use client::{Identity, LinkError, RelayClient};
 use held::Held;
 use transport::{Endpoint, Lane};
+use wire::result_frame;
 
 /// How long the result sender keeps trying to post what it holds once the link is stopping.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,6 +68,8 @@ pub struct RelayLink {
     /// The other end of `results`, taken by the result sender when the link is served.
     pending: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
     inventory: RelayInventory,
+    /// Outcomes decided after their task was answered; posted when set.
+    outcomes: Mutex<Option<Arc<Outcomes>>>,
 }
 
 /// What [`RelayLink::serve`] did, for the log line at exit.
@@ -90,7 +96,16 @@ impl RelayLink {
             held,
             results,
             pending: Mutex::new(Some(pending)),
+            outcomes: Mutex::new(None),
         }))
+    }
+
+    /// Posts the outcomes `outcomes` receives (mails delivered after their task was answered)
+    /// while the link serves. Set before [`RelayLink::serve`].
+    pub fn report_outcomes(&self, outcomes: Arc<Outcomes>) {
+        if let Ok(mut slot) = self.outcomes.lock() {
+            *slot = Some(outcomes);
+        }
     }
 
     /// Registers, serves tasks until `shutdown` completes, then drains: running tasks get the
@@ -105,6 +120,9 @@ impl RelayLink {
         let (stop, stopped) = watch::channel(false);
         let sender = tokio::spawn(self.clone().send_results(pending, stopped.clone()));
         let heartbeat = tokio::spawn(self.clone().heartbeat(stopped));
+        let outcomes = self.outcomes.lock().ok().and_then(|o| o.clone());
+        // Outcomes are durable: the sender just stops with the link, nothing is lost.
+        let outcome_sender = outcomes.map(|outcomes| AbortOnDrop(tokio::spawn(self.clone().send_outcomes(outcomes))));
         tokio::pin!(shutdown);
         let outcome = tokio::select! {
             result = self.poll() => Err(result),
@@ -112,6 +130,7 @@ impl RelayLink {
         };
         let report = self.stop(stop, sender).await;
         heartbeat.abort();
+        drop(outcome_sender);
         outcome.map(|()| report)
     }
 
@@ -355,6 +374,89 @@ impl RelayLink {
         }
     }
 
+    /// Posts durable outcomes in batches, removing each once the relay lists it. Runs until
+    /// aborted.
+    async fn send_outcomes(self: Arc<Self>, outcomes: Arc<Outcomes>) {
+        let mut lane = Lane::new(self.client.endpoint().clone());
+        let mut backoff = Backoff::relay();
+        // Lowered to one after a 400 or 413, to find the outcome the relay refuses.
+        let mut limit = usize::MAX;
+        loop {
+            let max = self.client.existing_session().map_or(256, |s| s.registered.max_batch.max(1) as usize);
+            let batch = match outcomes.next(max.min(limit)).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!("reading outcomes: {error}");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    continue;
+                }
+            };
+            let mut done = Vec::new();
+            let mut sent = Vec::new();
+            for (seq, frame) in batch {
+                let task = frame.as_ref().and_then(|f| serde_json::from_str::<wire::FrameTask>(f.get()).ok());
+                match (frame, task) {
+                    (Some(frame), Some(task)) => sent.push((seq, task.task, frame)),
+                    _ => {
+                        tracing::error!(seq, "an outcome in the store is damaged; dropped");
+                        done.push(seq);
+                    }
+                }
+            }
+            let frames: Vec<&RawValue> = sent.iter().map(|(_, _, frame)| frame.as_ref()).collect();
+            let answer = if frames.is_empty() {
+                Ok(wire::ResultsAnswer::default())
+            } else {
+                let body = wire::Outcomes { outcomes: &frames };
+                self.client.call::<wire::ResultsAnswer>(&mut lane, Method::POST, "outcomes", &body, None).await
+            };
+            let wait = match answer {
+                Ok(answer) => {
+                    limit = usize::MAX;
+                    backoff.reset();
+                    let listed: HashSet<&str> = answer
+                        .accepted
+                        .iter()
+                        .chain(&answer.duplicate)
+                        .chain(&answer.unknown)
+                        .map(String::as_str)
+                        .collect();
+                    for task in &answer.unknown {
+                        tracing::warn!(task = %shown(task), "the relay does not know this task; its outcome was dropped");
+                    }
+                    done.extend(
+                        sent.iter().filter(|(_, task, _)| listed.contains(task.as_str())).map(|(seq, ..)| *seq),
+                    );
+                    (done.len() < sent.len()).then(|| backoff.next_delay())
+                }
+                Err(LinkError::Refused { status, message, .. })
+                    if status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    if sent.len() > 1 {
+                        limit = 1;
+                    } else if let Some((seq, task, _)) = sent.first() {
+                        tracing::error!(task = %shown(task), "the relay refused this outcome ({}); dropped", shown(&message));
+                        done.push(*seq);
+                    }
+                    None
+                }
+                Err(error) => {
+                    let wait = error.retry_after().unwrap_or_else(|| backoff.next_delay());
+                    tracing::warn!(outcomes = sent.len(), retry_in = ?wait, "posting outcomes: {error}");
+                    Some(wait)
+                }
+            };
+            if !done.is_empty()
+                && let Err(error) = outcomes.remove(done).await
+            {
+                tracing::error!("removing posted outcomes: {error}");
+            }
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait.min(MAX_RETRY_AFTER)).await;
+            }
+        }
+    }
+
     /// Keeps the session and the held tasks' leases alive; stops tasks the relay cancelled.
     async fn heartbeat(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let mut lane = Lane::new(self.client.endpoint().clone());
@@ -469,27 +571,6 @@ fn retry_wait(error: LinkError, backoff: &mut Backoff, doing: &str) -> Result<Du
     let wait = error.retry_after().unwrap_or_else(|| backoff.next_delay()).min(MAX_RETRY_AFTER);
     tracing::warn!(retry_in = ?wait, "{doing}: {error}");
     Ok(wait)
-}
-
-fn result_frame(
-    task: &str,
-    attempt: u32,
-    outcome: &Result<Box<RawValue>, TaskError>,
-) -> serde_json::Result<Box<RawValue>> {
-    let error;
-    let outcome = match outcome {
-        Ok(result) => wire::Outcome::Ok { result },
-        Err(e) => {
-            error = wire::ErrorFrame {
-                code: e.code.to_string(),
-                message: e.message.clone(),
-                retryable: e.retryable,
-                retry_after_ms: e.retry_after_ms,
-            };
-            wire::Outcome::Error { error: &error }
-        }
-    };
-    serde_json::value::to_raw_value(&wire::TaskResult { task, attempt, outcome })
 }
 
 /// Uploads a sync's device batches on a lane of their own, retrying until the relay stores

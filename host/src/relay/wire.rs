@@ -81,6 +81,18 @@ pub struct ResultsAnswer {
     pub unknown: Vec<String>,
 }
 
+/// Later outcomes of tasks answered before their work was done (a queued mail).
+#[derive(Serialize)]
+pub struct Outcomes<'a> {
+    pub outcomes: &'a [&'a RawValue],
+}
+
+/// Just the task id of a result or outcome frame.
+#[derive(Deserialize)]
+pub struct FrameTask {
+    pub task: String,
+}
+
 /// One task's outcome, as sent.
 #[derive(Serialize)]
 pub struct TaskResult<'a> {
@@ -134,4 +146,26 @@ pub struct RelayError {
     pub error: String,
     #[serde(default)]
     pub message: String,
+}
+
+/// The frame of a task's result (or its later outcome): `{"task", "attempt", "status", "result" | "error"}`.
+pub fn result_frame(
+    task: &str,
+    attempt: u32,
+    outcome: &Result<Box<RawValue>, crate::dispatch::TaskError>,
+) -> serde_json::Result<Box<RawValue>> {
+    let error;
+    let outcome = match outcome {
+        Ok(result) => Outcome::Ok { result },
+        Err(e) => {
+            error = ErrorFrame {
+                code: e.code.to_string(),
+                message: e.message.clone(),
+                retryable: e.retryable,
+                retry_after_ms: e.retry_after_ms,
+            };
+            Outcome::Error { error: &error }
+        }
+    };
+    serde_json::value::to_raw_value(&TaskResult { task, attempt, outcome })
 }

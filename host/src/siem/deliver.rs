@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
-use super::queue::EventStore;
 use super::transport::Link;
 use crate::config::siem::Transport;
 use crate::relay::backoff::Backoff;
+use crate::store::{self, Store, StoreError};
 
 /// One batch: at most this many records, about this many bytes.
 const BATCH_RECORDS: usize = 2048;
@@ -19,8 +19,9 @@ const BATCH_BYTES: usize = 1 << 20;
 const REPORT_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Deliverer {
-    pub target: String,
-    pub store: Arc<EventStore>,
+    /// The target's queue in the store (`siem:NAME`).
+    pub queue: String,
+    pub store: Arc<Store>,
     pub transport: Arc<Transport>,
     pub wake: Arc<Notify>,
 }
@@ -37,7 +38,7 @@ impl Deliverer {
             let batch = match self.peek().await {
                 Ok(batch) => batch,
                 Err(error) => {
-                    tracing::error!(siem_target = %self.target, "{error}");
+                    tracing::error!(siem_queue = %self.queue, "{error}");
                     Vec::new()
                 }
             };
@@ -52,17 +53,17 @@ impl Deliverer {
             match link.send(&records).await {
                 Ok(()) => {
                     if reported.take().is_some() {
-                        tracing::info!(siem_target = %self.target, "the SIEM takes events again");
+                        tracing::info!(siem_queue = %self.queue, "the SIEM takes events again");
                     }
                     backoff.reset();
                     if let Err(error) = self.remove_through(last).await {
-                        tracing::error!(siem_target = %self.target, "{error}");
+                        tracing::error!(siem_queue = %self.queue, "{error}");
                     }
                 }
                 Err(error) => {
                     if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
-                        let waiting = self.store.len(&self.target).unwrap_or_default();
-                        tracing::warn!(siem_target = %self.target, waiting, "{error}; events wait in the queue");
+                        let waiting = self.store.len(&self.queue).unwrap_or_default();
+                        tracing::warn!(siem_queue = %self.queue, waiting, "{error}; events wait in the queue");
                         reported = Some(Instant::now());
                     }
                     tokio::select! {
@@ -74,13 +75,13 @@ impl Deliverer {
         }
     }
 
-    async fn peek(&self) -> Result<Vec<(u64, Vec<u8>)>, super::queue::QueueError> {
-        let (store, target) = (self.store.clone(), self.target.clone());
-        super::queue::blocking(move || store.peek(&target, BATCH_RECORDS, BATCH_BYTES)).await
+    async fn peek(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let (store, queue) = (self.store.clone(), self.queue.clone());
+        store::blocking(move || store.peek(&queue, BATCH_RECORDS, BATCH_BYTES)).await
     }
 
-    async fn remove_through(&self, seq: u64) -> Result<(), super::queue::QueueError> {
-        let (store, target) = (self.store.clone(), self.target.clone());
-        super::queue::blocking(move || store.remove_through(&target, seq)).await
+    async fn remove_through(&self, seq: u64) -> Result<(), StoreError> {
+        let (store, queue) = (self.store.clone(), self.queue.clone());
+        store::blocking(move || store.remove_through(&queue, seq)).await
     }
 }

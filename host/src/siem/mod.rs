@@ -2,11 +2,10 @@
 //!
 //! The data path: [`SiemDelivery::accept`] (from the dispatcher: format with each target's
 //! formatter, PII restored unless the target keeps tokens) → [`queue`] (one durable commit per
-//! target, then the task may be acknowledged) → [`deliver`] (one loop per target: read the oldest
+//! target in the shared [`crate::store`], then the task may be acknowledged) → [`deliver`] (one loop per target: read the oldest
 //! records, send them over [`transport`], remove them once sent; back off while the SIEM is down).
 
 pub mod deliver;
-pub mod queue;
 pub mod transport;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,12 +21,12 @@ use crate::ids::InstanceName;
 use crate::plugins::error::PluginError;
 use crate::plugins::worlds::siem::{Event, Origin};
 use crate::plugins::{LookupError, PluginRuntime};
+use crate::store::{self, Store, StoreError};
 use deliver::Deliverer;
-use queue::{EventStore, QueueError};
 
 /// Every configured target, its queue and its deliverer.
 pub struct SiemDelivery {
-    store: Arc<EventStore>,
+    store: Arc<Store>,
     targets: Vec<Target>,
     stop: watch::Sender<bool>,
     deliverers: Mutex<Vec<JoinHandle<()>>>,
@@ -79,13 +78,12 @@ pub enum AcceptError {
     #[error("{0}")]
     Plugin(#[from] PluginError),
     #[error("{0}")]
-    Queue(#[from] QueueError),
+    Queue(#[from] StoreError),
 }
 
 impl SiemDelivery {
-    /// Opens the queues and starts one deliverer per target.
-    pub fn start(config: SiemConfig) -> Result<Self, QueueError> {
-        let store = Arc::new(EventStore::open(&config.queue_dir)?);
+    /// Starts one deliverer per target, on the queues `store` keeps for them.
+    pub fn start(store: Arc<Store>, config: SiemConfig) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut targets = Vec::new();
         let mut deliverers = Vec::new();
@@ -93,7 +91,7 @@ impl SiemDelivery {
             let transport = Arc::new(target.transport);
             let wake = Arc::new(Notify::new());
             let deliverer = Deliverer {
-                target: name.clone(),
+                queue: queue_name(&name),
                 store: store.clone(),
                 transport: transport.clone(),
                 wake: wake.clone(),
@@ -108,7 +106,7 @@ impl SiemDelivery {
                 wake,
             });
         }
-        Ok(Self { store, targets, stop, deliverers: Mutex::new(deliverers) })
+        Self { store, targets, stop, deliverers: Mutex::new(deliverers) }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -150,8 +148,8 @@ impl SiemDelivery {
                     }
                 }
             }
-            let (store, name, max) = (self.store.clone(), target.name.clone(), target.max_queue);
-            let appended = queue::blocking(move || store.append(&name, &records, max)).await?;
+            let (store, queue, max) = (self.store.clone(), queue_name(&target.name), target.max_queue);
+            let appended = store::blocking(move || store.append(&queue, &records, max)).await?;
             if appended.queued > 0 {
                 target.wake.notify_one();
             }
@@ -171,7 +169,7 @@ impl SiemDelivery {
         self.targets
             .iter()
             .map(|t| {
-                let waiting = self.store.len(&t.name).unwrap_or_default();
+                let waiting = self.store.len(&queue_name(&t.name)).unwrap_or_default();
                 QueueStatus { target: t.name.clone(), waiting, max: t.max_queue, full: waiting >= t.max_queue }
             })
             .collect()
@@ -185,4 +183,9 @@ impl SiemDelivery {
             let _ = deliverer.await;
         }
     }
+}
+
+/// A target's queue in the shared store.
+fn queue_name(target: &str) -> String {
+    format!("siem:{target}")
 }

@@ -148,6 +148,19 @@ kind = "mail"
     }
 }
 
+/// Waits until the relay holds the later outcome of task `id` (a queued mail's delivery).
+pub async fn wait_outcome(cloud: &Cloud, id: &str, timeout: Duration) -> cloud_emulator::TaskView {
+    let started = Instant::now();
+    loop {
+        match cloud.task(id) {
+            Some(task) if task.later_status.is_some() => return task,
+            Some(task) if started.elapsed() > timeout => panic!("no outcome for {id} within {timeout:?}: {task:?}"),
+            None => panic!("no task {id}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// A `connector run` process; its log is kept in a file and shown when a test fails.
 pub struct Connector {
     pub child: Child,

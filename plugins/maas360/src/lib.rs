@@ -81,6 +81,7 @@ fn device_id(id: &str) -> Result<&str, Error> {
 
 /// The "test connection" button: credentials, groups, device count, the label.
 mod self_test {
+    use msc_sdk::self_test::check;
     use msc_sdk::{Check, Error};
 
     use crate::auth::Session;
@@ -140,27 +141,6 @@ mod self_test {
             Err(Error::InvalidConfig(format!(
                 "MaaS360 devices have no custom attribute `{name}`; create it as a boolean device attribute"
             )))
-        }
-    }
-
-    fn check(name: &str, outcome: Result<String, Error>) -> Check {
-        match outcome {
-            Ok(detail) => Check { name: name.into(), passed: true, detail },
-            Err(e) => Check { name: name.into(), passed: false, detail: describe(&e) },
-        }
-    }
-
-    fn describe(error: &Error) -> String {
-        match error {
-            Error::AuthFailed(a) => a.message.clone(),
-            Error::RateLimited(r) | Error::Unavailable(r) => r.message.clone(),
-            Error::Forbidden(m)
-            | Error::NotFound(m)
-            | Error::Timeout(m)
-            | Error::InvalidInput(m)
-            | Error::InvalidConfig(m)
-            | Error::Protocol(m)
-            | Error::Internal(m) => m.clone(),
         }
     }
 }

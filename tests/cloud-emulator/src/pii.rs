@@ -46,6 +46,13 @@ pub fn has_email(text: &str) -> bool {
     if text.contains("pii1_") { EMAIL.is_match(&TOKEN.replace_all(text, " ")) } else { EMAIL.is_match(text) }
 }
 
+/// A delivery's `message_id` that connectors derive from the task (`<msc.TASK@DOMAIN>`): shaped
+/// like an address, but naming a task, not a person.
+fn is_message_id(path: &[Seg<'_>], text: &str) -> bool {
+    matches!(path.last(), Some(Seg::Key("message_id")))
+        && text.strip_prefix("<msc.").and_then(|t| t.strip_suffix('>')).is_some_and(|t| t.matches('@').count() == 1)
+}
+
 /// A personal field's value is acceptable: null, empty, a token, or a `{"kind","value"}` record
 /// whose value is one of those.
 fn personal_ok(value: &Value) -> bool {
@@ -124,7 +131,7 @@ pub fn check(
 
 fn walk<'a>(value: &'a Value, path: &mut Vec<Seg<'a>>, context: Context, found: &mut Vec<String>) {
     match value {
-        Value::String(text) if has_email(text) => push(found, render(path, None)),
+        Value::String(text) if has_email(text) && !is_message_id(path, text) => push(found, render(path, None)),
         Value::Array(items) => {
             let inner = if context == Context::Devices { Context::Device } else { Context::Other };
             for (index, item) in items.iter().enumerate() {
@@ -256,6 +263,9 @@ mod tests {
         let event = json!({"devices": [{"name": {"kind": "DeviceName", "value": "Bob's phone"}}],
             "f": {"Personal": {"kind": "Email", "value": "pii1_ok"}}});
         assert_eq!(violations(&event), ["devices[0].name"]);
+        let delivery = json!({"delivery": {"message_id": "<msc.t-1@corp.example>"},
+            "other": {"message_id": "<bob@example.org>"}});
+        assert_eq!(violations(&delivery), ["other.message_id"], "only connector-made Message-IDs pass");
         assert!(!is_token("pii1_"));
         assert!(!is_token("pii1_a b"));
     }

@@ -16,7 +16,8 @@ use crate::store::{RegisterError, Registration, ResultItem};
 /// What a garbled poll answers: 200, `application/json`, not JSON.
 const GARBLED: &str = "{\"tasks\": [{\"id\": \"t-garbled\", \"kind\": \"uem.se\u{0}";
 
-const ENDPOINTS: [&str; 7] = ["register", "poll", "heartbeat", "results", "inventory", "release", "session"];
+const ENDPOINTS: [&str; 8] =
+    ["register", "poll", "heartbeat", "results", "outcomes", "inventory", "release", "session"];
 
 pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
     let reply = serve(shared, request).await;
@@ -84,6 +85,7 @@ async fn serve(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
         "poll" => poll(shared, session, group, &object).await,
         "heartbeat" => heartbeat(shared, session, &object),
         "results" => results(shared, session, object),
+        "outcomes" => outcomes(shared, session, object),
         "inventory" => inventory(shared, object),
         _ => release(shared, session, &object),
     }
@@ -321,20 +323,25 @@ fn release(shared: &Shared, session: u64, object: &Map<String, Value>) -> Reply 
     reply::json_of(StatusCode::OK, &json!({ "released": released }))
 }
 
-fn parse_results(mut object: Map<String, Value>, max_batch: usize) -> Result<Vec<ResultItem>, (StatusCode, String)> {
+/// The items of a `results` or `outcomes` request (`key`), which have the same shape.
+fn parse_results(
+    mut object: Map<String, Value>,
+    key: &str,
+    max_batch: usize,
+) -> Result<Vec<ResultItem>, (StatusCode, String)> {
     let bad = |message: String| (StatusCode::BAD_REQUEST, message);
-    array(&object, "", "results").map_err(bad)?;
-    let Some(Value::Array(items)) = object.remove("results") else { unreachable!("checked: an array") };
+    array(&object, "", key).map_err(bad)?;
+    let Some(Value::Array(items)) = object.remove(key) else { unreachable!("checked: an array") };
     if items.len() > max_batch {
         return Err((
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("{} results in one request; at most max_batch = {max_batch}", items.len()),
+            format!("{} {key} in one request; at most max_batch = {max_batch}", items.len()),
         ));
     }
     let mut parsed = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let at = format!("results[{i}].");
-        let Value::Object(mut item) = item else { return Err(bad(format!("`results[{i}]` must be an object"))) };
+        let at = format!("{key}[{i}].");
+        let Value::Object(mut item) = item else { return Err(bad(format!("`{key}[{i}]` must be an object"))) };
         let task = text(&item, &at, "task").map_err(bad)?.to_string();
         let attempt = number(&item, &at, "attempt").map_err(bad)?;
         let status = text(&item, &at, "status").map_err(bad)?.to_string();
@@ -363,18 +370,32 @@ fn parse_results(mut object: Map<String, Value>, max_batch: usize) -> Result<Vec
 }
 
 fn results(shared: &Shared, session: u64, object: Map<String, Value>) -> Reply {
-    let items = match parse_results(object, shared.config.max_batch) {
+    let items = match parse_results(object, "results", shared.config.max_batch) {
         Ok(items) => items,
-        Err((StatusCode::PAYLOAD_TOO_LARGE, message)) => {
-            return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "too-large", &message);
-        }
-        Err((_, message)) => return bad_request(&message),
+        Err((status, message)) => return refused_items(status, &message),
     };
     let answer = shared.lock().results(session, items);
     if !answer.accepted.is_empty() {
         shared.completed.notify_waiters();
     }
     reply::json_of(StatusCode::OK, &answer)
+}
+
+/// Later outcomes of completed tasks (a queued mail delivered or refused).
+fn outcomes(shared: &Shared, session: u64, object: Map<String, Value>) -> Reply {
+    let items = match parse_results(object, "outcomes", shared.config.max_batch) {
+        Ok(items) => items,
+        Err((status, message)) => return refused_items(status, &message),
+    };
+    let answer = shared.lock().outcomes(session, items);
+    reply::json_of(StatusCode::OK, &answer)
+}
+
+fn refused_items(status: StatusCode, message: &str) -> Reply {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return reply::error(StatusCode::PAYLOAD_TOO_LARGE, "too-large", message);
+    }
+    bad_request(message)
 }
 
 fn inventory(shared: &Shared, mut object: Map<String, Value>) -> Reply {

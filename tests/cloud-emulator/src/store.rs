@@ -43,6 +43,8 @@ pub struct Stats {
     pub duplicates: u64,
     /// Results for task ids never issued (or of another group).
     pub unknown_results: u64,
+    /// Later outcomes stored (`POST /relay/v1/outcomes`), once per task.
+    pub outcomes: u64,
     /// Tasks released by connectors.
     pub released: u64,
     /// Inventory batches stored.
@@ -97,6 +99,10 @@ pub struct TaskView {
     pub completed_at_ms: Option<u64>,
     /// Results for this task after the accepted one.
     pub duplicates: u64,
+    /// The later outcome (`POST /relay/v1/outcomes`): `ok` or `error`, and its result or error.
+    pub later_status: Option<String>,
+    pub later_result: Option<Value>,
+    pub later_error: Option<Value>,
 }
 
 /// A connector session as the admin API shows it (no secret).
@@ -171,6 +177,8 @@ struct Task {
     issued: u32,
     state: TaskState,
     outcome: Option<Outcome>,
+    /// The outcome posted after the result (a queued mail's delivery).
+    later: Option<Outcome>,
     duplicates: u64,
 }
 
@@ -197,6 +205,7 @@ impl Task {
             issued: 0,
             state: TaskState::Queued,
             outcome: None,
+            later: None,
             duplicates: 0,
         }
     }
@@ -725,6 +734,53 @@ impl State {
         answer
     }
 
+    /// Stores the later outcome of completed tasks, once each. An outcome for a task whose
+    /// result has not arrived yet is left unlisted: the connector sends it again.
+    pub fn outcomes(&mut self, num: u64, items: Vec<ResultItem>) -> ResultsAnswer {
+        let mut answer = ResultsAnswer::default();
+        let Some(session) = self.sessions.get(&num) else { return answer };
+        let (group, connector_id, connector_name) = (session.group, session.connector_id.clone(), session.name.clone());
+        for item in items {
+            let Some(task) = self.ids.get(&item.task).and_then(|seq| self.tasks.get_mut(seq)) else {
+                answer.unknown.push(item.task);
+                continue;
+            };
+            if task.group != group || task.issued == 0 {
+                answer.unknown.push(item.task);
+                continue;
+            }
+            if !matches!(task.state, TaskState::Completed) {
+                continue;
+            }
+            if task.later.is_some() {
+                answer.duplicate.push(item.task);
+                continue;
+            }
+            let mut found = Vec::new();
+            if let Some(result) = &item.result {
+                pii::check(result, || format!("outcome of {}", item.task), Some("result"), &mut found);
+            }
+            if let Some(error) = &item.error {
+                pii::check(error, || format!("outcome error of {}", item.task), Some("error"), &mut found);
+            }
+            task.later = Some(Outcome {
+                status: item.status,
+                result: item.result,
+                error: item.error,
+                attempt: item.attempt,
+                connector_id: connector_id.clone(),
+                connector_name: connector_name.clone(),
+                session: format!("s-{num}"),
+                at_ms: now_ms(),
+            });
+            self.stats.outcomes += 1;
+            self.stats.pii_violations += found.len() as u64;
+            self.violations.extend(found);
+            answer.accepted.push(item.task);
+        }
+        answer
+    }
+
     fn guard(&mut self, value: &Value, location: impl FnOnce() -> String, root: Option<&str>) {
         let found = pii::check(value, location, root, &mut self.violations);
         self.stats.pii_violations += found as u64;
@@ -825,6 +881,9 @@ impl State {
             completed_attempt: outcome.and_then(|o| o.attempt),
             completed_at_ms: outcome.map(|o| o.at_ms),
             duplicates: task.duplicates,
+            later_status: task.later.as_ref().map(|o| o.status.clone()),
+            later_result: task.later.as_ref().and_then(|o| o.result.clone()),
+            later_error: task.later.as_ref().and_then(|o| o.error.clone()),
         }
     }
 
@@ -884,6 +943,11 @@ impl State {
             }
             if let Some(error) = &outcome.error {
                 finder.scan(error, &format!("error of {}", task.id), &mut out);
+            }
+            if let Some(later) = &task.later {
+                for value in later.result.iter().chain(&later.error) {
+                    finder.scan(value, &format!("outcome of {}", task.id), &mut out);
+                }
             }
         }
         for entry in self.devices.values() {
