@@ -246,3 +246,58 @@ async fn a_thousand_mails_wait_out_an_outage_and_a_restart_and_arrive_once() {
     eprintln!("{MAILS} mails delivered {took:?} after the restart");
     site.assert_cloud_holds_no_plaintext(&["carol@corp.example", "Carol"]);
 }
+
+/// The second backend through the same outbox: Graph's throttling is waited out (its
+/// `Retry-After` honoured), and a 504 after Graph took the message is reported as an unknown
+/// outcome and never sent again — Graph has no idempotency key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_throttling_is_waited_out_and_an_ambiguous_504_is_reported_not_resent() {
+    let graph = graph_emulator::Emulator::start(graph_emulator::EmulatorConfig::default()).await.expect("Graph");
+    let server = SmtpServer::start(SmtpOptions::new(Mode::StartTls).auth(USER, PASSWORD));
+    let site = Site::start(1).await;
+    let path = config(&site, &server);
+    let tenant = graph.config();
+    site.write("graph-ca.pem", graph.ca_pem());
+    site.write("graph-secret", &tenant.client_secret);
+    let origin = graph.origin();
+    let mut text = std::fs::read_to_string(&path).expect("config");
+    text.push_str(&format!(
+        "\n[instances.graph]\nplugin = \"graph_mail.wasm\"\nkind = \"mail\"\nca_file = \"graph-ca.pem\"\n\
+         [instances.graph.grants]\nhttp = [\"{origin}\"]\n\
+         [instances.graph.config]\ntenant = \"{}\"\nclient_id = \"{}\"\nsender = \"alerts@contoso.com\"\n\
+         login_url = \"{origin}\"\ngraph_url = \"{origin}\"\n\
+         [instances.graph.secrets]\nclient_secret = {{ file = \"graph-secret\" }}\n",
+        tenant.tenant, tenant.client_id
+    ));
+    std::fs::write(&path, text).expect("write config");
+    let connector = Connector::start(&path);
+    let to = vec![address(&site.tokenizer(), "dave@contoso.com", Some("Dave"))];
+    let graph_task = |id: &str| TaskSpec {
+        instance: Some("graph".into()),
+        ..mail_task(message(id, to.clone(), "Risk", "Update now.", Some("<p>Update now.</p>")))
+    };
+
+    graph.script(graph_emulator::Fault::Throttled { retry_after_secs: 1 }, 1);
+    let throttled = site.cloud.enqueue_many(vec![graph_task("g-1")]);
+    let outcome = wait_outcome(&site.cloud, &throttled[0], Duration::from_secs(60)).await;
+    assert_eq!(outcome.later_status.as_deref(), Some("ok"), "{outcome:?}\n{}", connector.log());
+    let delivery = &outcome.later_result.as_ref().expect("result")["delivery"];
+    assert_eq!(delivery["message_id"], "<msc.g-1@contoso.com>", "{delivery}");
+    assert!(connector.log().contains("rate-limited") || connector.log().contains("deferred"), "{}", connector.log());
+
+    graph.script(graph_emulator::Fault::AcceptThen504, 1);
+    let ambiguous = site.cloud.enqueue_many(vec![graph_task("g-2")]);
+    let outcome = wait_outcome(&site.cloud, &ambiguous[0], Duration::from_secs(60)).await;
+    assert_eq!(outcome.later_status.as_deref(), Some("error"), "{outcome:?}");
+    let error = outcome.later_error.expect("error");
+    assert_eq!(
+        (error["code"].as_str(), error["retryable"].as_bool()),
+        (Some("outcome-unknown"), Some(false)),
+        "{error}"
+    );
+    // Give a wrong retry time to happen: the message stays sent once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent: Vec<Option<String>> = graph.messages().into_iter().map(|m| m.internet_message_id).collect();
+    assert_eq!(sent, [Some("<msc.g-1@contoso.com>".to_string()), Some("<msc.g-2@contoso.com>".to_string())]);
+    site.assert_cloud_holds_no_plaintext(&["dave@contoso.com", "Dave"]);
+}

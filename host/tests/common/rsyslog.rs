@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "stop.rs"]
+mod stop;
 #[path = "test_ca.rs"]
 pub mod test_ca;
 
@@ -134,20 +136,9 @@ impl Rsyslog {
     /// Stops rsyslogd the way an administrator would (SIGTERM: what it accepted is written out
     /// first); its ports then refuse connections. Stopping a stopped server does nothing.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        // std can only SIGKILL, which would lose what rsyslogd accepted but has not written yet.
-        let asked = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        if asked.is_ok_and(|status| status.success()) {
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+        if let Some(child) = self.child.take() {
+            stop::terminate(child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Starts rsyslogd again (stopping it first if it runs) on the same ports, appending to the

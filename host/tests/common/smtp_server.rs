@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+#[path = "stop.rs"]
+mod stop;
 #[path = "test_ca.rs"]
 pub mod test_ca;
 
@@ -169,19 +171,9 @@ impl SmtpServer {
     /// Stops the server (SIGTERM, so it closes its port cleanly); its port then refuses
     /// connections. Stopping a stopped server does nothing.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let asked = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        if asked.is_ok_and(|status| status.success()) {
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+        if let Some(child) = self.child.take() {
+            stop::terminate(child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Starts the server again (stopping it first if it runs) on the same port, keeping the

@@ -1,6 +1,7 @@
 //! The "test connection" button: settings, connection, greeting, EHLO, TLS, sign-in, QUIT, each
 //! reported in words an admin can act on. Never starts a mail transaction.
 
+use msc_sdk::self_test::describe;
 use msc_sdk::{Check, Error};
 
 use crate::error::SmtpError;
@@ -15,10 +16,10 @@ pub fn run<S: Stream>(
 ) -> Vec<Check> {
     let settings = match settings {
         Ok(settings) => settings,
-        Err(e) => return vec![check("settings", false, message(&e))],
+        Err(e) => return vec![check("settings", false, describe(&e))],
     };
     let server = format!("{}:{}", settings.host, settings.port);
-    let fail = |name: &str, e: SmtpError| check(name, false, message(&e.into_error(&server)));
+    let fail = |name: &str, e: SmtpError| check(name, false, describe(&e.into_error(&server)));
     let security = match settings.security {
         Security::StartTls => "STARTTLS",
         Security::Tls => "implicit TLS",
@@ -85,20 +86,6 @@ fn steps<S: Stream>(
 
 fn check(name: &str, passed: bool, detail: String) -> Check {
     Check { name: name.into(), passed, detail }
-}
-
-fn message(error: &Error) -> String {
-    match error {
-        Error::AuthFailed(a) => a.message.clone(),
-        Error::RateLimited(r) | Error::Unavailable(r) => r.message.clone(),
-        Error::Forbidden(m)
-        | Error::NotFound(m)
-        | Error::Timeout(m)
-        | Error::InvalidInput(m)
-        | Error::InvalidConfig(m)
-        | Error::Protocol(m)
-        | Error::Internal(m) => m.clone(),
-    }
 }
 
 #[cfg(test)]

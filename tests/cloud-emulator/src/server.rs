@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use emulator_kit::accept::serve_connections;
 use http_body_util::{BodyExt, Either, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -20,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{EmulatorConfig, TaskSpec};
@@ -422,26 +423,10 @@ async fn reaper(shared: Arc<Shared>) {
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    // Dropping the set (when this task is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(connection(tcp, shared.clone(), shared.kill.subscribe()));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
+    serve_connections(listener, move |tcp| connection(tcp, shared.clone(), shared.kill.subscribe())).await;
 }
 
 async fn connection(tcp: TcpStream, shared: Arc<Shared>, mut kill: watch::Receiver<u64>) {
-    let _ = tcp.set_nodelay(true);
     kill.borrow_and_update();
     let acceptor = shared.acceptor.clone();
     let work = async move {

@@ -4,13 +4,13 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
+use emulator_kit::accept::serve_connections;
 use emulator_kit::private_ca::PrivateCa;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::EmulatorConfig;
@@ -63,7 +63,10 @@ impl Emulator {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let tenant = Arc::new(Tenant::new(config, &format!("https://localhost:{}", addr.port())));
-        let accept = tokio::spawn(accept_loop(listener, tenant.clone(), TlsAcceptor::from(tls)));
+        let accept = {
+            let (tenant, tls) = (tenant.clone(), TlsAcceptor::from(tls));
+            tokio::spawn(serve_connections(listener, move |tcp| connection(tcp, tenant.clone(), tls.clone())))
+        };
         Ok(Self { addr, ca_pem, tenant, accept })
     }
 
@@ -123,28 +126,7 @@ impl Emulator {
     }
 }
 
-async fn accept_loop(listener: TcpListener, tenant: Arc<Tenant>, tls: TlsAcceptor) {
-    // Dropping the set (when this task is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(connection(tcp, tenant.clone(), tls.clone()));
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
 async fn connection(tcp: TcpStream, tenant: Arc<Tenant>, tls: TlsAcceptor) {
-    let _ = tcp.set_nodelay(true);
     let stream = match tls.accept(tcp).await {
         Ok(stream) => stream,
         // A client that refuses our certificate ends the handshake: its business, not an error here.

@@ -1,52 +1,27 @@
 //! The emulator over HTTPS, as any client sees it: the token endpoint's AADSTS errors and
 //! tokens, and `sendMail`'s checks, limits, throttling and faults.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use emulator_kit::client::Answer;
+use emulator_kit::client::{Answer, HttpsClient};
 use graph_emulator::{Emulator, EmulatorConfig, Fault};
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use hyper::Method;
 use serde_json::{Value, json};
 
 #[derive(Clone)]
 struct Client {
-    http: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    https: HttpsClient,
     origin: String,
 }
 
 impl Client {
     fn new(emulator: &Emulator) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(emulator.ca_pem().as_bytes()) {
-            roots.add(cert.expect("pem")).expect("root");
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1().build();
-        Self { http: HyperClient::builder(TokioExecutor::new()).build(https), origin: emulator.origin() }
+        Self { https: HttpsClient::new(emulator.origin(), emulator.ca_pem()), origin: emulator.origin() }
     }
 
     async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
-        let mut request = Request::builder().method(method).uri(format!("{}{path}", self.origin));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self.http.request(request.body(Full::new(body.into())).expect("request")).await.expect("answer");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
-        Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+        self.https.send(method, path, headers, body).await
     }
 
     async fn token_with(&self, tenant: &str, fields: &[(&str, &str)]) -> Answer {

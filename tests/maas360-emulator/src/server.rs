@@ -4,13 +4,13 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
+use emulator_kit::accept::serve_connections;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::EmulatorConfig;
@@ -57,7 +57,10 @@ impl Emulator {
             tokio::task::spawn_blocking(move || Arc::new(Tenant::new(config))).await.map_err(io::Error::other)?;
         let acceptor = tls.map(TlsAcceptor::from);
         let tls = acceptor.is_some();
-        let accept = tokio::spawn(accept_loop(listener, tenant.clone(), acceptor));
+        let accept = {
+            let tenant = tenant.clone();
+            tokio::spawn(serve_connections(listener, move |tcp| connection(tcp, tenant.clone(), acceptor.clone())))
+        };
         Ok(Self { addr, tls, tenant, accept })
     }
 
@@ -131,28 +134,7 @@ impl Emulator {
     }
 }
 
-async fn accept_loop(listener: TcpListener, tenant: Arc<Tenant>, tls: Option<TlsAcceptor>) {
-    // Dropping the set (when this task is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(connection(tcp, tenant.clone(), tls.clone()));
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
 async fn connection(tcp: TcpStream, tenant: Arc<Tenant>, tls: Option<TlsAcceptor>) {
-    let _ = tcp.set_nodelay(true);
     match tls {
         Some(acceptor) => match acceptor.accept(tcp).await {
             Ok(stream) => serve(stream, tenant).await,

@@ -3,18 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
 
 use bytes::Bytes;
 use cloud_emulator::{Emulator, EmulatorConfig};
 pub use emulator_kit::client::Answer;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use emulator_kit::client::HttpsClient;
+use hyper::Method;
 use serde_json::{Value, json};
 
 pub const ENROLLMENT: &str = "demo-enrollment-token";
@@ -22,23 +16,12 @@ pub const KEYRING: &str = "9c1e0b5d2f3a4e6c8b7a9d0e1f2a3b4c";
 
 #[derive(Clone)]
 pub struct Client {
-    http: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
-    origin: String,
+    https: HttpsClient,
 }
 
 impl Client {
     pub fn new(emulator: &Emulator) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(emulator.ca_pem().as_bytes()) {
-            roots.add(cert.expect("pem")).expect("root");
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_only().enable_http1().build();
-        Self { http: HyperClient::builder(TokioExecutor::new()).build(https), origin: emulator.origin() }
+        Self { https: HttpsClient::new(emulator.origin(), emulator.ca_pem()) }
     }
 
     pub async fn try_send(
@@ -48,29 +31,16 @@ impl Client {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Result<Answer, String> {
-        let mut request = Request::builder().method(method).uri(format!("{}{path}", self.origin));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(body.into())).expect("request");
-        let response = self.http.request(request).await.map_err(|e| format!("{e:?}"))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
+        self.https.try_send(method, path, headers, body).await
     }
 
     /// The response with its body unread, for streams.
     pub async fn open(&self, path: &str, headers: &[(&str, &str)]) -> hyper::Response<hyper::body::Incoming> {
-        let mut request = Request::builder().uri(format!("{}{path}", self.origin));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.http.request(request.body(Full::default()).expect("request")).await.expect("the emulator answers")
+        self.https.open(Method::GET, path, headers, Bytes::new()).await.expect("the emulator answers")
     }
 
     pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
-        self.try_send(method, path, headers, body).await.expect("the emulator answers")
+        self.https.send(method, path, headers, body).await
     }
 
     /// A relay request: protocol header, JSON, bearer `token`.
