@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::QUEUE;
 use super::entry::Entry;
+use super::settle::{Change, Committer};
 use crate::config::MailConfig;
 use crate::dispatch::{Dispatcher, TaskError};
 use crate::relay::backoff::Backoff;
@@ -31,10 +32,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 pub struct Deliverer {
     store: Arc<Store>,
-    outcomes: Arc<Outcomes>,
     config: MailConfig,
     wake: Arc<Notify>,
     dispatcher: Arc<Dispatcher>,
+    committer: Committer,
     backends: HashMap<String, BackendState>,
 }
 
@@ -65,7 +66,8 @@ impl Deliverer {
         wake: Arc<Notify>,
         dispatcher: Arc<Dispatcher>,
     ) -> Self {
-        Self { store, outcomes, config, wake, dispatcher, backends: HashMap::new() }
+        let committer = Committer::start(store.clone(), outcomes);
+        Self { store, config, wake, dispatcher, committer, backends: HashMap::new() }
     }
 
     /// Delivers until `stop` turns true; sends in progress then finish.
@@ -120,69 +122,54 @@ impl Deliverer {
                     (seq, entry, outcome)
                 });
             }
-            let Some(joined) = running.join_next().await else { return started };
+            let Some(joined) = running.join_next().await else {
+                // The next read must see what this round decided.
+                self.committer.flush().await;
+                return started;
+            };
             let Ok((seq, entry, outcome)) = joined else {
                 tracing::error!("a mail send panicked (a bug); the mail stays in the outbox");
                 continue;
             };
-            if let Err(error) = self.settle(seq, entry, outcome).await {
-                tracing::error!("mail outbox: {error}");
-            }
+            self.settle(seq, entry, outcome);
         }
     }
 
-    /// Records what one send did, in one commit.
-    async fn settle(
-        &mut self,
-        seq: u64,
-        mut entry: Entry,
-        outcome: Result<Box<RawValue>, TaskError>,
-    ) -> Result<(), StoreError> {
+    /// Decides what one send means and hands the change to the committer.
+    fn settle(&mut self, seq: u64, mut entry: Entry, outcome: Result<Box<RawValue>, TaskError>) {
         entry.tries += 1;
         let backend = self.backends.entry(entry.instance.clone()).or_default();
         let verdict = judge(&self.config, backend, &entry, outcome, now_ms());
-        let (task, attempt, tries) = (entry.task.clone(), entry.attempt, entry.tries);
-        match &verdict {
-            Verdict::Delivered(_) => tracing::info!(task = %task, instance = %entry.instance, tries, "mail delivered"),
-            Verdict::Final(error) => tracing::warn!(
-                task = %task, instance = %entry.instance, tries, code = error.code,
-                "mail not delivered, for good: {}", error.message
-            ),
-            Verdict::Later { next_ms, error } => tracing::warn!(
-                task = %task, instance = %entry.instance, tries, code = error.code,
-                retry_in_ms = next_ms.saturating_sub(now_ms()),
-                "mail not delivered yet: {}", error.message
-            ),
-        }
-        let frame = match &verdict {
-            Verdict::Delivered(result) => Some(result_frame(&task, attempt, &Ok(result.clone()))),
-            Verdict::Final(error) => Some(result_frame(&task, attempt, &Err(error.clone()))),
+        let (task, tries) = (entry.task.as_str(), entry.tries);
+        let outcome = match verdict {
+            Verdict::Delivered(result) => {
+                tracing::info!(task, instance = %entry.instance, tries, "mail delivered");
+                Ok(result)
+            }
+            Verdict::Final(error) => {
+                tracing::warn!(
+                    task, instance = %entry.instance, tries, code = error.code,
+                    "mail not delivered, for good: {}", error.message
+                );
+                Err(error)
+            }
             Verdict::Later { next_ms, error } => {
-                entry.next_ms = *next_ms;
+                tracing::warn!(
+                    task, instance = %entry.instance, tries, code = error.code,
+                    retry_in_ms = next_ms.saturating_sub(now_ms()),
+                    "mail not delivered yet: {}", error.message
+                );
+                entry.next_ms = next_ms;
                 entry.last_error = Some(format!("{}: {}", error.code, error.message));
-                None
+                self.committer.add(Change::Retry { seq, entry: entry.to_bytes() });
+                return;
             }
         };
-        let store = self.store.clone();
-        let reported = frame.is_some();
-        store::blocking(move || {
-            store.write(|tx| match frame {
-                Some(frame) => {
-                    let frame = frame.map_err(|e| StoreError::Unavailable {
-                        path: "(outcome)".into(),
-                        reason: format!("the outcome of task {task} cannot be serialized: {e}"),
-                    })?;
-                    tx.remove(QUEUE, seq)?;
-                    Outcomes::add(tx, &task, &frame)
-                }
-                None => tx.update(QUEUE, seq, &entry.to_bytes()),
-            })
-        })
-        .await?;
-        if reported {
-            self.outcomes.added();
+        match result_frame(task, entry.attempt, &outcome) {
+            Ok(frame) => self.committer.add(Change::Done { seq, task: entry.task, frame }),
+            // Cannot happen (the result is JSON already); the mail stays and goes again.
+            Err(error) => tracing::error!(task, "the outcome cannot be serialized: {error}"),
         }
-        Ok(())
     }
 
     fn is_paused(&self, instance: &str) -> bool {

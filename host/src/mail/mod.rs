@@ -6,11 +6,12 @@
 //! The data path: [`MailOutbox::accept`] (from the dispatcher: the instance and every token are
 //! checked, the message is stored with its personal data still tokens) → [`entry`] in the `mail`
 //! queue of the shared [`crate::store`] → [`deliver`] (due mails, restored just before the
-//! backend sees them) → the mail leaves the outbox and its outcome enters the `outcomes` queue in
-//! one commit → the relay link posts it.
+//! backend sees them) → [`settle`]: the mail leaves the outbox and its outcome enters the
+//! `outcomes` queue in one commit (group-committed with its neighbours) → the relay link posts it.
 
 pub mod deliver;
 pub mod entry;
+pub mod settle;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
