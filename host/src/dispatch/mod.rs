@@ -206,15 +206,18 @@ impl Dispatcher {
                 self.scrubbed(&report, known)
             }
             TaskKind::MailSend { message } => {
+                // Backends make the Message-ID from `id`: the task's, whatever the payload said,
+                // so every attempt of a task sends the same Message-ID.
+                let message = Message { id: task.id.clone(), ..message.as_ref().clone() };
                 let Some(outbox) = &self.mail else {
-                    return self.send_now(instance, message, deadline, known).await;
+                    return self.send_now(instance, &message, deadline, known).await;
                 };
                 // Checked before storing: a mail that can never be sent is refused now, not
                 // after it waited in the outbox. The outbox keeps the tokens, not the plaintext.
                 self.runtime.mail(instance).map_err(lookup_error)?;
-                self.restore(&mut message.as_ref().clone(), policy, known)?;
+                self.restore(&mut message.clone(), policy, known)?;
                 let queued =
-                    outbox.accept(&task.id, task.attempt, instance, message).await.map_err(|e| store_error(&e))?;
+                    outbox.accept(&task.id, task.attempt, instance, &message).await.map_err(|e| store_error(&e))?;
                 to_raw(&queued)
             }
         }

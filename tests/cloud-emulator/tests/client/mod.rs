@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-
 use bytes::Bytes;
 use cloud_emulator::{Emulator, EmulatorConfig};
 pub use emulator_kit::client::Answer;
