@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cloud_emulator::{Emulator as Cloud, TaskSpec};
-use common::smtp_server::{Mode, SmtpOptions, SmtpServer};
+use common::smtp_server::{Mode, SmtpOptions, SmtpServer, test_ca};
 use connector::pii::{Kind, Tokenizer};
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
@@ -18,19 +18,21 @@ use serde_json::{Value, json};
 #[path = "common/relay_site.rs"]
 mod relay_site;
 
-use relay_site::{Connector, Site, wait_outcome};
+use relay_site::{Connector, Site, admin_get, wait_outcome};
 
 const USER: &str = "mtd-alerts";
 const PASSWORD: &str = "smtp-Passw0rd-for-tests";
 
-/// Writes a connector config for `site` with an SMTP instance `smtp` pointed at `server`, and
-/// quick outbox retries.
-fn config(site: &Site, server: &SmtpServer) -> std::path::PathBuf {
+/// Writes a connector config for `site` with an SMTP instance `smtp` pointed at `server`, quick
+/// outbox retries and an admin listener; returns the config and the listener's address.
+fn config(site: &Site, server: &SmtpServer) -> (std::path::PathBuf, String) {
     common::plugin_dir("smtp.wasm");
     site.write("smtp-ca.pem", server.ca_pem());
     site.write("smtp-password", PASSWORD);
     let path = site.config("hq-1", "pii.keyring", "");
+    let admin = format!("127.0.0.1:{}", test_ca::free_port());
     let mut text = std::fs::read_to_string(&path).expect("config");
+    text = text.replacen("[relay]", &format!("[admin]\nlisten = \"{admin}\"\n\n[relay]"), 1);
     text.push_str(&format!(
         r#"
 [instances.smtp]
@@ -59,7 +61,7 @@ retry_max = "1s"
         port = server.port
     ));
     std::fs::write(&path, text).expect("write config");
-    path
+    (path, admin)
 }
 
 fn address(tokenizer: &Tokenizer, email: &str, name: Option<&str>) -> Value {
@@ -107,7 +109,8 @@ async fn mails_are_queued_then_delivered_or_refused_and_reported() {
     let rejected = "left.company@corp.example";
     let server = SmtpServer::start(SmtpOptions::new(Mode::StartTls).auth(USER, PASSWORD).reject(rejected));
     let site = Site::start(1).await;
-    let connector = Connector::start(&config(&site, &server));
+    let (path, admin) = config(&site, &server);
+    let connector = Connector::start(&path);
     let tokenizer = site.tokenizer();
     let (person, email) = ("Zoë Müller & <Co>", "zoe.mueller@corp.example");
     let (cc_email, bcc_email) = ("soc@corp.example", "audit@corp.example");
@@ -148,6 +151,11 @@ async fn mails_are_queued_then_delivered_or_refused_and_reported() {
     assert!(reason.contains("550"), "{reason}");
     assert!(!reason.contains(rejected), "plaintext address in the outcome: {reason}");
 
+    // Nothing waits any more, in the outbox or for the relay.
+    let health = admin_get(&admin, "/healthz").await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!((health["mail"]["waiting"].as_u64(), health["mail"]["outcomes_waiting"].as_u64()), (Some(0), Some(0)));
+
     // What the server got, parsed back.
     let received = server.wait_for(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1, "exactly the one deliverable mail");
@@ -179,7 +187,7 @@ async fn mails_are_queued_then_delivered_or_refused_and_reported() {
 async fn a_server_that_defers_gets_the_mail_on_a_later_try_once() {
     let server = SmtpServer::start(SmtpOptions::new(Mode::StartTls).auth(USER, PASSWORD).defer_first(2));
     let site = Site::start(1).await;
-    let connector = Connector::start(&config(&site, &server));
+    let connector = Connector::start(&config(&site, &server).0);
     let to = vec![address(&site.tokenizer(), "bob@corp.example", Some("Bob"))];
     let ids = site.cloud.enqueue_many(vec![mail_task(message("m-deferred", to, "Risk", "Update now.", None))]);
     wait_done(&site.cloud, &ids, Duration::from_secs(60), &connector).await;
@@ -197,7 +205,7 @@ async fn a_thousand_mails_wait_out_an_outage_and_a_restart_and_arrive_once() {
     let mut server = SmtpServer::start(SmtpOptions::new(Mode::StartTls).auth(USER, PASSWORD));
     server.stop();
     let site = Site::start(1).await;
-    let config = config(&site, &server);
+    let (config, admin) = config(&site, &server);
     let outage = Instant::now();
     let mut connector = Connector::start(&config);
     let tokenizer = site.tokenizer();
@@ -212,6 +220,8 @@ async fn a_thousand_mails_wait_out_an_outage_and_a_restart_and_arrive_once() {
 
     // Let the deliverer fail against the dead server for a while, then stop the connector.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let health = admin_get(&admin, "/healthz").await;
+    assert_eq!(health["mail"]["waiting"], MAILS, "{health}");
     connector.signal("-TERM");
     assert_eq!(connector.wait(Duration::from_secs(30)), Some(true), "{}", connector.log());
     let outage_log = connector.log();
@@ -266,7 +276,7 @@ async fn graph_throttling_is_waited_out_and_an_ambiguous_504_is_reported_not_res
     let graph = graph_emulator::Emulator::start(graph_emulator::EmulatorConfig::default()).await.expect("Graph");
     let server = SmtpServer::start(SmtpOptions::new(Mode::StartTls).auth(USER, PASSWORD));
     let site = Site::start(1).await;
-    let path = config(&site, &server);
+    let (path, _) = config(&site, &server);
     let tenant = graph.config();
     site.write("graph-ca.pem", graph.ca_pem());
     site.write("graph-secret", &tenant.client_secret);

@@ -16,7 +16,7 @@ use std::time::Duration;
 use cloud_emulator::TaskSpec;
 use connector::pii::Kind;
 use connector::pii::Tokenizer;
-use relay_site::{Connector, Site};
+use relay_site::{Connector, Site, admin_get};
 use rsyslog::{Input, Rsyslog};
 use serde_json::{Value, json};
 
@@ -353,16 +353,6 @@ async fn json_events_reach_an_https_collector_after_it_refuses_once() {
 }
 
 /// `GET path` on the admin listener (plain HTTP on loopback), the body as JSON.
-async fn admin_get(addr: &str, path: &str) -> Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("admin listener");
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.expect("read");
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_refuses_event_tasks_retryably_and_health_says_so() {
     let site = Site::start(5).await;

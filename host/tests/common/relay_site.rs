@@ -148,6 +148,17 @@ kind = "mail"
     }
 }
 
+/// `GET path` on a connector's admin listener at `addr`, as JSON.
+pub async fn admin_get(addr: &str, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("admin listener");
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
 /// Waits until the relay holds the later outcome of task `id` (a queued mail's delivery).
 pub async fn wait_outcome(cloud: &Cloud, id: &str, timeout: Duration) -> cloud_emulator::TaskView {
     let started = Instant::now();
