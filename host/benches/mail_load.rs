@@ -26,18 +26,18 @@
 //! `cargo bench -p connector --bench mail_load` (after `scripts/build-plugins`; needs aiosmtpd:
 //! `scripts/install-test-deps`).
 
+mod common;
 #[path = "../tests/common/smtp_server.rs"]
 mod smtp_server;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{CpuClock, CpuShares, FIRST, LAST, plugin_dir};
 use connector::config::{Config, MailConfig};
-use connector::dispatch::{ConnectorStatus, Dispatcher, InventorySink, TaskError};
+use connector::dispatch::{ConnectorStatus, Dispatcher, TaskError};
 use connector::mail::MailOutbox;
 use connector::pii::canonical::Canonicalizer;
 use connector::pii::keyring::Keyring;
@@ -100,15 +100,7 @@ async fn run() {
     let tokenizer =
         Tokenizer::new(Keyring::load(&dir.path().join("pii.keyring")).expect("keyring"), Canonicalizer::new(None));
     let people = people(&tokenizer);
-    let status = || ConnectorStatus {
-        name: "bench-1".into(),
-        version: "0".into(),
-        run: "bench".into(),
-        keyring: keyring.fingerprint(),
-        capacity: 256,
-        started: Instant::now(),
-        in_flight: Arc::default(),
-    };
+    let status = || common::status(&keyring);
     let mail_config = |concurrency: usize| MailConfig {
         concurrency,
         retry_min: Duration::from_millis(100),
@@ -145,13 +137,13 @@ async fn run() {
         let accepted = drive(&dispatcher, &frames, settings.in_flight).await;
         assert_eq!(outbox.status().waiting, settings.mails as u64, "every mail waits in the outbox");
 
-        let cpu = CpuClock::start(&server);
+        let cpu = CpuClock::start(server_pid(server.port));
         let started = Instant::now();
         outbox.start(dispatcher.clone());
         let base = inbox.expected;
         let received = inbox.wait(settings.mails, Duration::from_secs(900)).await;
         let on_server = started.elapsed();
-        let cpu = cpu.stop(settings.mails);
+        let cpu = cpu_shown(cpu.stop(), settings.mails);
         let settled = wait_settled(&outbox).await.duration_since(started);
         outbox.shutdown().await;
         let status = outbox.status();
@@ -166,9 +158,9 @@ async fn run() {
     }
 
     // The baseline: the same bytes, over one kept connection.
-    let cpu = CpuClock::start(&server);
+    let cpu = CpuClock::start(server_pid(server.port));
     let plain_took = plain_send(&delivered, server.port, server.ca_pem()).await;
-    let cpu_plain = cpu.stop(delivered.len());
+    let cpu_plain = cpu_shown(cpu.stop(), delivered.len());
     inbox.wait(delivered.len(), Duration::from_secs(60)).await;
 
     let rate = |d: Duration| settings.mails as f64 / d.as_secs_f64();
@@ -388,45 +380,16 @@ async fn send_now(dispatcher: &Dispatcher, frame: &str) -> Result<Box<RawValue>,
     dispatcher.send_mail(instance, &message, Instant::now() + Duration::from_secs(60)).await
 }
 
-struct NoInventory;
-
-impl InventorySink for NoInventory {
-    fn send<'a>(
-        &'a self,
-        _: &'a str,
-        _: u32,
-        _: &'a str,
-        _: u64,
-        _: Vec<Box<RawValue>>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async { Err("no inventory here".to_string()) })
-    }
-}
-
 /// Runs each frame as the relay does — parsed on arrival, then on its own task — at most
 /// `in_flight` at once; checks that every mail was queued. How long until all were answered.
 async fn drive(dispatcher: &Arc<Dispatcher>, frames: &[String], in_flight: usize) -> Duration {
-    let mut running = tokio::task::JoinSet::new();
     let tally = |result: Result<Box<RawValue>, TaskError>| {
         let result = result.unwrap_or_else(|e| panic!("task failed: {} {}", e.code, e.message));
         let queued: Value = serde_json::from_str(result.get()).expect("result JSON");
         assert_eq!(queued["queued"], true, "{queued}");
     };
-    let started = Instant::now();
-    for frame in frames {
-        while running.len() >= in_flight {
-            tally(running.join_next().await.expect("a task").expect("task ran"));
-        }
-        let raw: &RawValue = serde_json::from_str(frame).expect("frame JSON");
-        let task =
-            connector::dispatch::task::parse(raw).unwrap_or_else(|m| panic!("frame refused: {}", m.error.message));
-        let dispatcher = dispatcher.clone();
-        running.spawn(async move { dispatcher.run(&task, &NoInventory).await });
-    }
-    while let Some(result) = running.join_next().await {
-        tally(result.expect("task ran"));
-    }
-    started.elapsed()
+    let (_, answered) = common::drive(dispatcher, frames, in_flight, tally).await;
+    answered
 }
 
 fn envelope(received: &Received) -> Envelope {
@@ -560,7 +523,7 @@ fn write_config(dir: &Path, server: &SmtpServer, counted_port: u16) -> PathBuf {
     let mut text = format!(
         "[connector]\nname = \"bench-1\"\nplugin_dir = {:?}\n\n[pii]\nkeyring = \"pii.keyring\"\ndefault_region = \"US\"\n\n\
          [store]\ndir = \"store\"\n",
-        plugin_dir().display().to_string()
+        plugin_dir("smtp.wasm").display().to_string()
     );
     for (instance, port) in [(INSTANCE, server.port), (COUNTED, counted_port)] {
         text.push_str(&format!(
@@ -591,72 +554,18 @@ password = {{ file = "smtp-password" }}
     path
 }
 
-/// Where `scripts/build-plugins` put the components.
-fn plugin_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let dir = target.join("wasm32-wasip2/plugin");
-    assert!(dir.join("smtp.wasm").is_file(), "plugins are not built: run `scripts/build-plugins` first");
-    dir
-}
-
-/// CPU time over a measurement: the machine's, this process's, the SMTP server's, the rest.
-struct CpuClock {
-    started: Instant,
-    server: Option<u32>,
-    at_start: [u64; 3],
-}
-
-impl CpuClock {
-    fn start(server: &SmtpServer) -> Self {
-        let server = server_pid(server.port);
-        Self { started: Instant::now(), server, at_start: Self::ticks(server) }
-    }
-
-    /// Busy ticks of the machine, of this process, of the server.
-    fn ticks(server: Option<u32>) -> [u64; 3] {
-        let machine = std::fs::read_to_string("/proc/stat").ok().map_or(0, |stat| {
-            let cpu: Vec<u64> = stat
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            // user nice system idle iowait irq softirq steal: all but idle and iowait.
-            cpu.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum()
-        });
-        let process = |path: String| {
-            std::fs::read_to_string(path).ok().map_or(0, |stat| {
-                // Fields after the command name, from the state: utime and stime are the 12th and 13th.
-                let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-                let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                field(11) + field(12)
-            })
-        };
-        let server = server.map_or(0, |pid| process(format!("/proc/{pid}/stat")));
-        [machine, process("/proc/self/stat".into()), server]
-    }
-
-    /// What the CPU did since `start`, with this process's CPU time per mail.
-    fn stop(self, mails: usize) -> String {
-        let now = Self::ticks(self.server);
-        let seconds = self.started.elapsed().as_secs_f64();
-        // Ticks are 1/100 s (USER_HZ on Linux).
-        let cores = |i: usize| now[i].saturating_sub(self.at_start[i]) as f64 / 100.0 / seconds;
-        let others = (cores(0) - cores(1) - cores(2)).max(0.0);
-        let per_mail = |i: usize| cores(i) * seconds * 1e3 / mails as f64;
-        format!(
-            "machine {:.2}, this process {:.2} ({:.2} ms a mail), aiosmtpd {:.2} ({:.2} ms a mail), others {:.2}",
-            cores(0),
-            cores(1),
-            per_mail(1),
-            cores(2),
-            per_mail(2),
-            others
-        )
-    }
+/// What the CPU did over a measurement, with this process's and the server's CPU time per mail.
+fn cpu_shown(cpu: CpuShares, mails: usize) -> String {
+    let per_mail = |cores: f64| cores * cpu.seconds * 1e3 / mails as f64;
+    format!(
+        "machine {:.2}, this process {:.2} ({:.2} ms a mail), aiosmtpd {:.2} ({:.2} ms a mail), others {:.2}",
+        cpu.machine,
+        cpu.this_process,
+        per_mail(cpu.this_process),
+        cpu.server,
+        per_mail(cpu.server),
+        cpu.others
+    )
 }
 
 /// The fixture's server process, found by its command line (the fixture keeps its child private).
@@ -669,48 +578,3 @@ fn server_pid(port: u16) -> Option<u32> {
         (cmdline.contains("smtp_server.py") && cmdline.contains(&port)).then_some(pid)
     })
 }
-
-const FIRST: [&str; 20] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Katherine",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Margaret",
-    "Linus",
-    "Frances",
-    "Dennis",
-    "Radia",
-    "Ken",
-    "Hedy",
-    "John",
-    "Sophie",
-    "Tim",
-    "Anita",
-    "Niklaus",
-    "Shafi",
-];
-const LAST: [&str; 20] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Johnson",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Hamilton",
-    "Torvalds",
-    "Allen",
-    "Ritchie",
-    "Perlman",
-    "Thompson",
-    "Lamarr",
-    "McCarthy",
-    "Wilson",
-    "Berners-Lee",
-    "Borg",
-    "Wirth",
-    "Goldwasser",
-];

@@ -23,19 +23,19 @@
 //! 200 000), `MSC_SIEM_BENCH_FORMATS` which targets run, in order (e.g. `leef,cef`);
 //! `MSC_BENCH_QUICK=1` runs a short smoke version.
 
+mod common;
 #[path = "../tests/common/rsyslog.rs"]
 mod rsyslog;
 
-use std::future::Future;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{CpuClock, CpuShares, FIRST, LAST, plugin_dir};
 use connector::config::Config;
 use connector::config::siem::Transport;
-use connector::dispatch::{ConnectorStatus, Dispatcher, InventorySink, TaskKind};
+use connector::dispatch::{Dispatcher, TaskKind};
 use connector::pii::canonical::Canonicalizer;
 use connector::pii::keyring::Keyring;
 use connector::pii::{Kind, PiiFilter, Tokenizer, known_values};
@@ -110,15 +110,7 @@ async fn run() {
     let store = Arc::new(Store::open(&config_store_dir).expect("durable store"));
     let siem = Arc::new(SiemDelivery::start(store, siem_config));
     let filter = runtime.pii().cloned().expect("[pii]");
-    let status = ConnectorStatus {
-        name: "bench-1".into(),
-        version: "0".into(),
-        run: "bench".into(),
-        keyring: keyring.fingerprint(),
-        capacity: 256,
-        started: Instant::now(),
-        in_flight: Arc::default(),
-    };
+    let status = common::status(&keyring);
     let dispatcher = Arc::new(Dispatcher::new(runtime.clone(), filter.clone(), status).with_siem(siem.clone()));
 
     let tokenizer =
@@ -150,12 +142,12 @@ async fn run() {
         let plain_file = plain_file.map(|_| plain.started.elapsed());
 
         let frames = frames(&payloads, target);
-        let cpu = CpuClock::start(&rsyslog);
+        let cpu = CpuClock::start(rsyslogd_pid(&rsyslog));
         let run = drive(&dispatcher, &frames, settings.in_flight).await;
         assert_eq!(run.events, settings.events, "{target}: every event queued once");
         let on_socket = wait_drained(&siem, target).await.duration_since(run.started);
         let in_file = lines.wait(settings.events, Duration::from_secs(120)).await.map(|_| run.started.elapsed());
-        let cpu = cpu.stop(settings.events);
+        let cpu = cpu_shown(cpu.stop(), settings.events);
 
         let rate = |d: Duration| settings.events as f64 / d.as_secs_f64();
         let bytes: usize = records.iter().map(Vec::len).sum::<usize>() / records.len();
@@ -184,9 +176,9 @@ async fn run() {
     check_restored(&rsyslog);
 
     let nowhere_frames = frames(&payloads, NOWHERE);
-    let cpu = CpuClock::start(&rsyslog);
+    let cpu = CpuClock::start(rsyslogd_pid(&rsyslog));
     let nowhere = drive(&dispatcher, &nowhere_frames, settings.in_flight).await;
-    let cpu = cpu.stop(settings.events);
+    let cpu = cpu_shown(cpu.stop(), settings.events);
     assert_eq!(nowhere.events, settings.events, "accept-only: every event queued");
     println!(
         "\naccept only (cef, SIEM down: parse, restore, format, frame, durable commit): {:.1?} = {:.0} events/s\n  \
@@ -210,62 +202,18 @@ async fn run() {
     siem.shutdown().await;
 }
 
-/// CPU time over a measurement: the machine's, this process's, rsyslogd's, and the rest (other
-/// work on the machine skews every figure, so it is shown with them).
-struct CpuClock {
-    started: Instant,
-    rsyslogd: Option<u32>,
-    at_start: [u64; 3],
+/// rsyslogd's process id, from the pid file the fixture has it write.
+fn rsyslogd_pid(rsyslog: &Rsyslog) -> Option<u32> {
+    std::fs::read_to_string(rsyslog.path("rsyslogd.pid")).ok().and_then(|p| p.trim().parse().ok())
 }
 
-impl CpuClock {
-    fn start(rsyslog: &Rsyslog) -> Self {
-        let rsyslogd = std::fs::read_to_string(rsyslog.path("rsyslogd.pid")).ok().and_then(|p| p.trim().parse().ok());
-        Self { started: Instant::now(), rsyslogd, at_start: Self::ticks(rsyslogd) }
-    }
-
-    /// Busy ticks of the machine, of this process, of rsyslogd.
-    fn ticks(rsyslogd: Option<u32>) -> [u64; 3] {
-        let machine = std::fs::read_to_string("/proc/stat").ok().map_or(0, |stat| {
-            let cpu: Vec<u64> = stat
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .split_whitespace()
-                .skip(1)
-                .filter_map(|v| v.parse().ok())
-                .collect();
-            // user nice system idle iowait irq softirq steal: all but idle and iowait.
-            cpu.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum()
-        });
-        let process = |path: String| {
-            std::fs::read_to_string(path).ok().map_or(0, |stat| {
-                // Fields after the command name, from the state: utime and stime are the 12th and 13th.
-                let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-                let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                field(11) + field(12)
-            })
-        };
-        let rsyslogd = rsyslogd.map_or(0, |pid| process(format!("/proc/{pid}/stat")));
-        [machine, process("/proc/self/stat".into()), rsyslogd]
-    }
-
-    /// What the CPU did since `start`, with this process's CPU time per event.
-    fn stop(self, events: usize) -> String {
-        let now = Self::ticks(self.rsyslogd);
-        let seconds = self.started.elapsed().as_secs_f64();
-        // Ticks are 1/100 s (USER_HZ on Linux).
-        let cores = |i: usize| now[i].saturating_sub(self.at_start[i]) as f64 / 100.0 / seconds;
-        let others = (cores(0) - cores(1) - cores(2)).max(0.0);
-        let per_event = cores(1) * seconds * 1e6 / events as f64;
-        format!(
-            "machine {:.2}, this process {:.2} ({per_event:.1} µs per event), rsyslogd {:.2}, other processes {:.2}",
-            cores(0),
-            cores(1),
-            cores(2),
-            others
-        )
-    }
+/// What the CPU did over a measurement, with this process's CPU time per event.
+fn cpu_shown(cpu: CpuShares, events: usize) -> String {
+    let per_event = cpu.this_process * cpu.seconds * 1e6 / events as f64;
+    format!(
+        "machine {:.2}, this process {:.2} ({per_event:.1} µs per event), rsyslogd {:.2}, other processes {:.2}",
+        cpu.machine, cpu.this_process, cpu.server, cpu.others
+    )
 }
 
 fn shown(took: Option<Duration>, rate: impl Fn(Duration) -> f64) -> String {
@@ -275,20 +223,11 @@ fn shown(took: Option<Duration>, rate: impl Fn(Duration) -> f64) -> String {
     }
 }
 
-/// Where `scripts/build-plugins` put the components.
-fn plugin_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let dir = target.join("wasm32-wasip2/plugin");
-    assert!(dir.join("siem_cef.wasm").is_file(), "plugins are not built: run `scripts/build-plugins` first");
-    dir
-}
-
 fn write_config(dir: &Path, rsyslog: &Rsyslog) -> PathBuf {
     let mut text = format!(
         "[connector]\nname = \"bench-1\"\nplugin_dir = {:?}\n\n[pii]\nkeyring = \"pii.keyring\"\ndefault_region = \"US\"\n\n\
          [store]\ndir = \"store\"\n",
-        plugin_dir().display().to_string()
+        plugin_dir("siem_cef.wasm").display().to_string()
     );
     for formatter in FORMATTERS {
         let file = formatter.replace('-', "_");
@@ -366,51 +305,6 @@ fn event(id: &str, d: usize, tokens: &[String; 4]) -> Value {
     })
 }
 
-const FIRST: [&str; 20] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Katherine",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Margaret",
-    "Linus",
-    "Frances",
-    "Dennis",
-    "Radia",
-    "Ken",
-    "Hedy",
-    "John",
-    "Sophie",
-    "Tim",
-    "Anita",
-    "Niklaus",
-    "Shafi",
-];
-const LAST: [&str; 20] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Johnson",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Hamilton",
-    "Torvalds",
-    "Allen",
-    "Ritchie",
-    "Perlman",
-    "Thompson",
-    "Lamarr",
-    "McCarthy",
-    "Wilson",
-    "Berners-Lee",
-    "Borg",
-    "Wirth",
-    "Goldwasser",
-];
-
 /// Relay task frames around `payloads`, addressed to `target`.
 fn frames(payloads: &[String], target: &str) -> Vec<String> {
     payloads
@@ -425,21 +319,6 @@ fn frames(payloads: &[String], target: &str) -> Vec<String> {
         .collect()
 }
 
-struct NoInventory;
-
-impl InventorySink for NoInventory {
-    fn send<'a>(
-        &'a self,
-        _: &'a str,
-        _: u32,
-        _: &'a str,
-        _: u64,
-        _: Vec<Box<RawValue>>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async { Err("no inventory here".to_string()) })
-    }
-}
-
 struct Driven {
     started: Instant,
     /// Until every task was answered: all its records committed to the queue.
@@ -450,9 +329,8 @@ struct Driven {
 /// Runs each frame as the relay does — parsed on arrival, then on its own task — at most
 /// `in_flight` at once; checks every result.
 async fn drive(dispatcher: &Arc<Dispatcher>, frames: &[String], in_flight: usize) -> Driven {
-    let mut running = tokio::task::JoinSet::new();
     let mut events = 0;
-    let mut tally = |result: Result<Box<RawValue>, connector::dispatch::TaskError>| {
+    let tally = |result: Result<Box<RawValue>, connector::dispatch::TaskError>| {
         let result = result.unwrap_or_else(|e| panic!("task failed: {} {}", e.code, e.message));
         let report: Value = serde_json::from_str(result.get()).expect("result JSON");
         for target in report["targets"].as_array().expect("targets") {
@@ -460,21 +338,8 @@ async fn drive(dispatcher: &Arc<Dispatcher>, frames: &[String], in_flight: usize
             events += target["queued"].as_u64().expect("queued") as usize;
         }
     };
-    let started = Instant::now();
-    for frame in frames {
-        while running.len() >= in_flight {
-            tally(running.join_next().await.expect("a task").expect("task ran"));
-        }
-        let raw: &RawValue = serde_json::from_str(frame).expect("frame JSON");
-        let task =
-            connector::dispatch::task::parse(raw).unwrap_or_else(|m| panic!("frame refused: {}", m.error.message));
-        let dispatcher = dispatcher.clone();
-        running.spawn(async move { dispatcher.run(&task, &NoInventory).await });
-    }
-    while let Some(result) = running.join_next().await {
-        tally(result.expect("task ran"));
-    }
-    Driven { started, answered: started.elapsed(), events }
+    let (started, answered) = common::drive(dispatcher, frames, in_flight, tally).await;
+    Driven { started, answered, events }
 }
 
 /// Polls `target`'s queue until it is empty; returns when it was seen empty.

@@ -35,9 +35,6 @@ fn config_with(site: &Site, rsyslog: &Rsyslog, [udp, tcp, tls]: [&str; 3]) -> Pa
     }
     text.push_str(&format!(
         r#"
-[store]
-dir = "store"
-
 [siem.targets.over-udp]
 formatter = "{udp}"
 transport = "udp"

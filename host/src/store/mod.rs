@@ -60,7 +60,12 @@ impl Store {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(|e| error(format!("cannot create its folder: {e}")))?;
-        let db = Database::create(&path).map_err(|e| error(e.to_string()))?;
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => error(
+                "another process has it open (a second connector?): give each connector its own `[store] dir`".into(),
+            ),
+            other => error(other.to_string()),
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -262,6 +267,14 @@ mod tests {
             2,
             "delivered ids are remembered"
         );
+    }
+
+    #[test]
+    fn a_store_in_use_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = Store::open(dir.path()).expect("open");
+        let Err(error) = Store::open(dir.path()) else { panic!("opened twice") };
+        assert!(error.to_string().contains("give each connector its own `[store] dir`"), "{error}");
     }
 
     #[test]

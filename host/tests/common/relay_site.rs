@@ -85,6 +85,9 @@ plugin_dir = {plugins:?}
 keyring = "{keyring}"
 default_region = "US"
 
+[store]
+dir = "{name}-store"
+
 [relay]
 url = "{relay}"
 enrollment_token = {{ file = "enrollment-token" }}
