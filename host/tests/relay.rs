@@ -185,8 +185,9 @@ async fn a_relay_that_requires_a_client_certificate_gets_the_configured_one() {
     let mut without = Connector::start(&site.config("hq-0", "pii.keyring", ""));
     let started = Instant::now();
     // In TLS 1.3 the server's refusal arrives after the client's handshake, with the first request.
+    // Under load the refused request has been seen to end only at its 30 s timeout, not at once.
     while !without.log().contains("registering with the relay:") {
-        assert!(started.elapsed() < Duration::from_secs(30), "no refusal reported:\n{}", without.log());
+        assert!(started.elapsed() < Duration::from_secs(45), "no refusal reported:\n{}", without.log());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(without.is_running(), "a refused handshake is retried:\n{}", without.log());

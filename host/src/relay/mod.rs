@@ -424,10 +424,15 @@ impl RelayLink {
                     for task in &answer.unknown {
                         tracing::warn!(task = %shown(task), "the relay does not know this task; its outcome was dropped");
                     }
-                    done.extend(
-                        sent.iter().filter(|(_, task, _)| listed.contains(task.as_str())).map(|(seq, ..)| *seq),
-                    );
-                    (done.len() < sent.len()).then(|| backoff.next_delay())
+                    let taken: Vec<u64> = sent
+                        .iter()
+                        .filter(|(_, task, _)| listed.contains(task.as_str()))
+                        .map(|(seq, ..)| *seq)
+                        .collect();
+                    // Unlisted ones (their results not accepted yet) go again, after a pause.
+                    let wait = (taken.len() < sent.len()).then(|| backoff.next_delay());
+                    done.extend(taken);
+                    wait
                 }
                 Err(LinkError::Refused { status, message, .. })
                     if status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE =>
