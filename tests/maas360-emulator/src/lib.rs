@@ -23,7 +23,7 @@ mod auth;
 mod config;
 mod faults;
 mod inventory;
-mod prng;
+use emulator_kit::prng;
 mod quirks;
 mod reply;
 mod router;

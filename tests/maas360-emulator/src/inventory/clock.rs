@@ -1,5 +1,7 @@
 //! The tenant's fixed clock: every timestamp is derived from one base instant so data and tests are stable.
 
+use emulator_kit::civil::{civil_from_days, days_from_civil};
+
 /// 2026-11-01T00:00:00Z in milliseconds since the Unix epoch: "now" for the generated data.
 pub const BASE_MS: i64 = days_from_civil(2026, 11, 1) * DAY_MS;
 
@@ -12,29 +14,6 @@ pub fn format(ms: i64) -> String {
     let secs = ms.rem_euclid(DAY_MS) / SECOND_MS;
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
-const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
 #[cfg(test)]
