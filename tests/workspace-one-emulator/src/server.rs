@@ -5,12 +5,11 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use emulator_kit::accept::serve_connections;
+use emulator_kit::accept::Listener;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::EmulatorConfig;
@@ -20,16 +19,8 @@ use crate::tenant::{DeviceSnapshot, Tenant, lock};
 
 /// A running emulated Workspace ONE UEM tenant.
 pub struct Emulator {
-    addr: SocketAddr,
-    tls: bool,
+    listener: Listener,
     tenant: Arc<Tenant>,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.accept.abort();
-    }
 }
 
 impl Emulator {
@@ -49,34 +40,25 @@ impl Emulator {
         addr: SocketAddr,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         // Many devices take a moment to draw: off the async threads.
         let tenant =
             tokio::task::spawn_blocking(move || Arc::new(Tenant::new(config))).await.map_err(io::Error::other)?;
-        let acceptor = tls.map(TlsAcceptor::from);
-        let tls = acceptor.is_some();
-        let accept = {
+        let listener = {
             let tenant = tenant.clone();
-            tokio::spawn(serve_connections(listener, move |tcp| connection(tcp, tenant.clone(), acceptor.clone())))
+            Listener::serve(addr, tls, move |tcp, tls| connection(tcp, tenant.clone(), tls.map(TlsAcceptor::from)))
+                .await?
         };
-        Ok(Self { addr, tls, tenant, accept })
+        Ok(Self { listener, tenant })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr()
     }
 
     /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS (the name a test certificate
-    /// carries). The API root is `{origin}/API`, the token URL `{origin}/connect/token`.
+    /// carries).
     pub fn origin(&self) -> String {
-        let port = self.addr.port();
-        match (self.tls, self.addr.ip().is_loopback()) {
-            (true, true) => format!("https://localhost:{port}"),
-            (false, true) => format!("http://127.0.0.1:{port}"),
-            (true, false) => format!("https://{}", self.addr),
-            (false, false) => format!("http://{}", self.addr),
-        }
+        self.listener.origin()
     }
 
     /// Every access token issued so far is now expired (401).
