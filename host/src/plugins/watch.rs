@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::sync::mpsc;
 
@@ -44,7 +45,13 @@ pub fn watch(
     let (changed, mut changes) = mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| match result {
         Ok(events) => {
-            let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
+            // Reads (open, read, close without writing) are not changes; the reloads' own reads
+            // of the config and plugin files would otherwise start the next reload, forever.
+            let paths: Vec<PathBuf> =
+                events.into_iter().filter(|e| is_change(&e.event.kind)).flat_map(|e| e.event.paths).collect();
+            if paths.is_empty() {
+                return;
+            }
             let _ = changed.send(paths);
         }
         Err(errors) => errors.iter().for_each(|e| tracing::warn!("watching plugin and config files: {e}")),
@@ -73,8 +80,14 @@ pub fn watch(
     Ok(Watching { _debouncer: debouncer, task })
 }
 
+/// Whether an event may have changed a file: anything but a read.
+fn is_change(kind: &EventKind) -> bool {
+    !kind.is_access() || matches!(kind, EventKind::Access(AccessKind::Close(AccessMode::Write)))
+}
+
+/// The folder `path` is in; `.` for a bare file name (`--config connector.toml`).
 fn parent(path: &Path) -> Option<PathBuf> {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf)
+    path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).map(Path::to_path_buf)
 }
 
 /// Applies one batch of changed paths: the config first (it may add or drop instances), then
@@ -114,11 +127,35 @@ async fn settled(file: &Path) -> bool {
 
 /// Paths name the same file: equal, or the same name in the same folder spelled differently.
 fn same_file(a: &Path, b: &Path) -> bool {
-    let folder = |p: &Path| p.parent().and_then(|p| p.canonicalize().ok());
+    let folder = |p: &Path| parent(p).and_then(|p| p.canonicalize().ok());
     a == b || (a.file_name() == b.file_name() && folder(a).is_some() && folder(a) == folder(b))
 }
 
 /// `maas360.wasm.sig` → `maas360.wasm`; other paths unchanged.
 fn without_sig(path: PathBuf) -> PathBuf {
     if path.extension().is_some_and(|e| e == "sig") { path.with_extension("") } else { path }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind};
+
+    #[test]
+    fn a_config_named_without_a_folder_is_watched_in_the_current_one() {
+        assert_eq!(parent(Path::new("connector.toml")), Some(PathBuf::from(".")));
+        assert_eq!(parent(Path::new("/etc/msc/connector.toml")), Some(PathBuf::from("/etc/msc")));
+        // inotify reports the change under the watched folder's name.
+        assert!(same_file(Path::new("./connector.toml"), Path::new("connector.toml")));
+        assert!(!same_file(Path::new("./other.toml"), Path::new("connector.toml")));
+    }
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Any)));
+        assert!(is_change(&EventKind::Create(CreateKind::File)));
+    }
 }
