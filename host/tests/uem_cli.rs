@@ -1,13 +1,16 @@
 //! `connector uem test|sync|set-risk` against the MaaS360 emulator over TLS behind a private CA:
 //! what an admin types, what they read, and what the sync file holds — tokens, never plaintext.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use maas360_emulator::private_ca::PrivateCa;
 use maas360_emulator::{DeviceSnapshot, Emulator, EmulatorConfig, find_personal_value};
 
 mod common;
+#[path = "common/connector_cli.rs"]
+mod connector_cli;
+
+use connector_cli::{connector, ok, path, text, write_secret};
 
 struct Setup {
     emulator: Emulator,
@@ -20,11 +23,7 @@ async fn setup(devices: usize, password: &str) -> Setup {
     let tenant = EmulatorConfig { devices, ..EmulatorConfig::default() };
     let emulator = Emulator::start_tls(tenant.clone(), ca.server_config().expect("tls")).await.expect("emulator");
     let dir = tempfile::tempdir().expect("tempdir");
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).expect("write");
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
-    };
+    let write = |name: &str, text: &str| write_secret(dir.path(), name, text);
     write("ca.pem", &ca.ca_pem);
     write("password", password);
     write("access-key", &tenant.access_key);
@@ -49,33 +48,6 @@ async fn setup(devices: usize, password: &str) -> Setup {
     )
     .expect("write config");
     Setup { emulator, dir, config }
-}
-
-/// Runs the connector without blocking the emulator that shares this test's runtime.
-async fn connector(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_connector"))
-            .args(&args)
-            .env("MSC_LOG", "trace,wasmtime=info,cranelift_codegen=info,regalloc2=info")
-            .output()
-            .expect("run connector")
-    })
-    .await
-    .expect("join")
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-fn ok(output: &Output) -> String {
-    assert!(output.status.success(), "{}", text(output));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// No name, user name, email, asset number or phone number of the tenant appears in `text`.

@@ -31,7 +31,7 @@ pub mod base {
         inline: "
             package msc:sdk;
             world base {
-                include msc:host/imports@1.0.0;
+                include msc:host/imports@1.1.0;
                 import msc:types/pii@1.0.0;
                 import msc:types/errors@1.0.0;
                 import msc:types/self-test@1.0.0;
@@ -55,12 +55,12 @@ macro_rules! generate_world {
                 "wasi:clocks/wall-clock@0.2.12": crate::bindings::base::wasi::clocks::wall_clock,
                 "wasi:http/types@0.2.12": crate::bindings::base::wasi::http::types,
                 "wasi:http/outgoing-handler@0.2.12": crate::bindings::base::wasi::http::outgoing_handler,
-                "msc:host/log@1.0.0": crate::bindings::base::msc::host::log,
-                "msc:host/config@1.0.0": crate::bindings::base::msc::host::config,
-                "msc:host/secrets@1.0.0": crate::bindings::base::msc::host::secrets,
-                "msc:host/kv@1.0.0": crate::bindings::base::msc::host::kv,
-                "msc:host/call@1.0.0": crate::bindings::base::msc::host::call,
-                "msc:host/net@1.0.0": crate::bindings::base::msc::host::net,
+                "msc:host/log@1.1.0": crate::bindings::base::msc::host::log,
+                "msc:host/config@1.1.0": crate::bindings::base::msc::host::config,
+                "msc:host/secrets@1.1.0": crate::bindings::base::msc::host::secrets,
+                "msc:host/kv@1.1.0": crate::bindings::base::msc::host::kv,
+                "msc:host/call@1.1.0": crate::bindings::base::msc::host::call,
+                "msc:host/net@1.1.0": crate::bindings::base::msc::host::net,
                 "msc:types/pii@1.0.0": crate::bindings::base::msc::types::pii,
                 "msc:types/errors@1.0.0": crate::bindings::base::msc::types::errors,
                 $($iface: $path,)*

@@ -52,7 +52,44 @@ pub enum HttpError {
     Body(String),
     /// The server answered with an error status (see [`Response::error_for_status`]), with the
     /// start of its body and the wait its `Retry-After` asked for.
-    Status { status: u16, body: String, retry_after: Option<Duration> },
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The first 200 characters of the body.
+        body: String,
+        /// What the `Retry-After` header asked for.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Whether a failed request reached the server, for deciding if a request that changes something
+/// may be repeated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// It never left: refused, unreachable, or the TLS handshake failed. Safe to repeat.
+    No,
+    /// It may have arrived: the connection failed or timed out after it was written. Repeat only
+    /// what is idempotent (or check first).
+    Maybe,
+    /// The server answered.
+    Yes,
+}
+
+impl HttpError {
+    /// Whether the request reached the server.
+    ///
+    /// ```
+    /// use msc_sdk::http::{HttpError, Sent};
+    /// assert_eq!(HttpError::Denied("https://x".into()).sent(), Sent::No);
+    /// assert_eq!(HttpError::Timeout.sent(), Sent::Maybe);
+    /// ```
+    pub fn sent(&self) -> Sent {
+        match self {
+            HttpError::InvalidUrl(_) | HttpError::Denied(_) | HttpError::Unreachable(_) | HttpError::Tls(_) => Sent::No,
+            HttpError::Timeout | HttpError::Transport(_) => Sent::Maybe,
+            HttpError::TooLarge(_) | HttpError::Body(_) | HttpError::Status { .. } => Sent::Yes,
+        }
+    }
 }
 
 impl fmt::Display for HttpError {
@@ -121,6 +158,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request with `method` to `url` (`https://host[:port]/path[?query]`), no body yet.
     pub fn new(method: Method, url: &str) -> Self {
         Self {
             method,
@@ -133,18 +171,22 @@ impl Request {
         }
     }
 
+    /// A `GET` request.
     pub fn get(url: &str) -> Self {
         Self::new(Method::Get, url)
     }
 
+    /// A `POST` request.
     pub fn post(url: &str) -> Self {
         Self::new(Method::Post, url)
     }
 
+    /// A `PUT` request.
     pub fn put(url: &str) -> Self {
         Self::new(Method::Put, url)
     }
 
+    /// A `DELETE` request.
     pub fn delete(url: &str) -> Self {
         Self::new(Method::Delete, url)
     }
@@ -155,9 +197,36 @@ impl Request {
         self
     }
 
+    /// Adds a query parameter when `value` is `Some`, so optional filters read as one chain.
+    ///
+    /// ```no_run
+    /// # use msc_sdk::http::Request;
+    /// let since: Option<u64> = None;
+    /// let request = Request::get("https://api.example.com/devices").query("page", "0").query_opt("since", since);
+    /// ```
+    pub fn query_opt(self, name: &str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(value) => self.query(name, &value.to_string()),
+            None => self,
+        }
+    }
+
+    /// Adds a header (names are case-insensitive; values are sent as given).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
+    }
+
+    /// `Authorization: Bearer TOKEN`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// `Authorization: Basic base64(user:password)` (RFC 7617).
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("authorization", &format!("Basic {encoded}"))
     }
 
     /// A JSON body, with `Content-Type: application/json`.
@@ -172,6 +241,7 @@ impl Request {
         self.header("content-type", "application/x-www-form-urlencoded")
     }
 
+    /// A raw body; set `content-type` with [`Request::header`].
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
@@ -184,6 +254,8 @@ impl Request {
         self
     }
 
+    /// Fails with [`HttpError::TooLarge`] past `max` bytes of response body (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]).
     pub fn max_response_bytes(mut self, max: usize) -> Self {
         self.max_response_bytes = max;
         self
@@ -243,9 +315,11 @@ impl Request {
 /// carry session tokens and personal data.
 #[derive(Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 
@@ -288,11 +362,13 @@ impl Response {
         self.header("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
     }
 
-    /// `Retry-After` in seconds (HTTP dates are not supported), as a duration.
+    /// The wait `Retry-After` asks for: delay seconds (`120`) or an HTTP date
+    /// (`Wed, 21 Oct 2026 07:28:00 GMT`, counted from now; a date past is no wait).
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
+        retry_after(self.header("retry-after")?, std::time::SystemTime::now())
     }
 
+    /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -320,6 +396,7 @@ impl Response {
         self.status == 429 || self.status >= 500
     }
 
+    /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -328,6 +405,66 @@ impl Response {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
         serde_json::from_slice(&self.body).map_err(|e| HttpError::Body(format!("not the JSON expected: {e}")))
     }
+}
+
+/// `text` as one URL path segment, percent-encoded (RFC 3986 unreserved characters kept): for ids
+/// that come from the cloud or the remote system, so that nothing in them (`/`, `..`, `?`) can
+/// change which endpoint is called.
+///
+/// ```
+/// use msc_sdk::http::path_segment;
+/// assert_eq!(path_segment("ab-12_3.x~"), "ab-12_3.x~");
+/// assert_eq!(path_segment("../admin?x=1"), "..%2Fadmin%3Fx%3D1");
+/// assert_eq!(path_segment(".."), "%2E%2E");
+/// ```
+pub fn path_segment(text: &str) -> String {
+    // `.` and `..` alone are dot-segments that servers resolve away.
+    if text == "." || text == ".." {
+        return "%2E".repeat(text.len());
+    }
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// `Retry-After` as a wait from `now`: delay seconds or an IMF-fixdate (RFC 9110 §10.2.3).
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(http_date(value)?);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let clock: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [hours, minutes, seconds] = clock.as_slice() else { return None };
+    if !(1..=31).contains(&day) || *hours > 23 || *minutes > 59 || *seconds > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm), March-based years.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
+    Some(days * 86_400 + hours * 3600 + minutes * 60 + seconds)
 }
 
 /// A URL split the way wasi:http wants it.
@@ -455,6 +592,19 @@ mod tests {
         assert_eq!(t.path_and_query, "/");
         for bad in ["api.example.com/x", "ftp://h/", "https:///x", "https://u:p@h/"] {
             assert!(Target::parse(bad, &[]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO), "a date past");
+        assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(http_date("Tue, 29 Feb 2028 23:59:59 GMT"), Some(1_835_481_599));
+        for bad in ["soon", "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 32 Nov 1994 08:49:37 GMT", "-5"] {
+            assert_eq!(retry_after(bad, now), None, "{bad}");
         }
     }
 

@@ -93,10 +93,14 @@ pub fn flag(value: &Value) -> Option<bool> {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Scalar<'a> {
+    /// `null`, missing, or an empty marker.
     #[default]
     Absent,
+    /// A string, trimmed.
     Text(std::borrow::Cow<'a, str>),
+    /// A JSON number.
     Number(serde_json::Number),
+    /// A JSON boolean.
     Flag(bool),
 }
 

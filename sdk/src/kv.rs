@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::bindings::base::msc::host::kv::{self, KvError};
 
+/// The value stored under `key`, unless it is missing or expired.
 pub fn get(key: &str) -> Option<Vec<u8>> {
     kv::get(key)
 }
@@ -17,6 +18,7 @@ pub fn set(key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), Error> 
     })
 }
 
+/// Removes `key` (nothing happens when it is missing).
 pub fn delete(key: &str) {
     kv::delete(key)
 }

@@ -46,6 +46,8 @@
 //!
 //! Build it with `cargo build --target wasm32-wasip2 --release`; the `.wasm` file is the plugin.
 
+#![warn(missing_docs)]
+
 pub mod bindings;
 pub mod call;
 pub mod config;
@@ -54,33 +56,46 @@ pub mod json;
 pub mod kv;
 pub mod log;
 pub mod net;
+pub mod paging;
 mod pii;
 pub mod retry;
 pub mod self_test;
+pub mod session;
 pub mod siem;
 pub mod syslog;
+pub mod time;
+pub mod uem;
 
 pub use bindings::base::msc::types::errors::{AuthError, AuthFailure, Error, RetryLater};
 pub use bindings::base::msc::types::pii::{Pii, PiiKind};
 pub use bindings::base::msc::types::self_test::Check;
 
-/// The UEM adapter world (`msc:uem/uem-adapter`).
-pub mod uem {
-    pub use crate::bindings::uem::exports::msc::uem::adapter::Guest as Adapter;
-    pub use crate::bindings::uem::msc::uem::types::{
-        App, Attribute, AttributeValue, Device, DevicePage, DeviceQuery, DeviceStatus, Ownership, Platform, RiskLevel,
-        RiskUpdate,
-    };
-}
-
 /// The mail backend world (`msc:mail/mail-backend`).
 pub mod mail;
+
+/// Natively, marks `$ty` as used the way the export does in the component, so that a native
+/// build (the plugin's unit tests) neither warns about dead code nor checks less.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exported_natively {
+    ($world:path, $ty:ident) => {
+        const _: () = {
+            fn exported<T: $world>() {}
+            let _ = exported::<$ty>;
+        };
+    };
+}
 
 /// Exports a type implementing [`uem::Adapter`] as the plugin's UEM adapter.
 #[macro_export]
 macro_rules! export_uem {
     ($adapter:ident) => {
+        // Exported only from the component: a native build (unit tests, `cargo build` without
+        // a target) cannot link the component model's export names, and has no host to call them.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::uem::export_uem_adapter!($adapter);
+        #[cfg(not(target_arch = "wasm32"))]
+        $crate::__exported_natively!($crate::uem::Adapter, $adapter);
     };
 }
 
@@ -88,7 +103,11 @@ macro_rules! export_uem {
 #[macro_export]
 macro_rules! export_siem {
     ($formatter:ident) => {
+        // As in export_uem!: only the component exports.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::siem::export_siem_formatter!($formatter);
+        #[cfg(not(target_arch = "wasm32"))]
+        $crate::__exported_natively!($crate::siem::Formatter, $formatter);
     };
 }
 
@@ -96,6 +115,10 @@ macro_rules! export_siem {
 #[macro_export]
 macro_rules! export_mail {
     ($backend:ident) => {
+        // As in export_uem!: only the component exports.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::mail::export_mail_backend!($backend);
+        #[cfg(not(target_arch = "wasm32"))]
+        $crate::__exported_natively!($crate::mail::Backend, $backend);
     };
 }

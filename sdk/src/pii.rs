@@ -3,6 +3,7 @@
 use crate::{Pii, PiiKind};
 
 impl Pii {
+    /// Personal data of `kind`.
     pub fn new(kind: PiiKind, value: impl Into<String>) -> Self {
         Self { kind, value: value.into() }
     }
@@ -22,10 +23,12 @@ impl Pii {
         Self::new(PiiKind::UserName, value)
     }
 
+    /// An email address.
     pub fn email(value: impl Into<String>) -> Self {
         Self::new(PiiKind::Email, value)
     }
 
+    /// A phone number, in any format (the connector normalizes it before tokenizing).
     pub fn phone(value: impl Into<String>) -> Self {
         Self::new(PiiKind::Phone, value)
     }

@@ -24,6 +24,7 @@ use crate::{Error, config, siem};
 
 /// RFC 5424 §6.2.1 severities, most severe first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // the RFC's names say it all
 pub enum Severity {
     Emergency = 0,
     Alert = 1,
@@ -36,6 +37,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The numeric code (0 to 7) that goes into the priority value.
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -120,6 +122,7 @@ impl Facility {
         })
     }
 
+    /// The numeric code (0 to 23) that goes into the priority value.
     pub fn code(self) -> u8 {
         self.0
     }
@@ -129,11 +132,15 @@ impl Facility {
 /// them valid.
 #[derive(Clone, Copy, Debug)]
 pub struct Header<'a> {
+    /// Which part of the system the message is from (`local0` …).
     pub facility: Facility,
+    /// How severe the message is.
     pub severity: Severity,
     /// The event's time, milliseconds since the Unix epoch.
     pub time_ms: u64,
+    /// The HOSTNAME field: who sends the message.
     pub hostname: &'a str,
+    /// The APP-NAME field.
     pub app_name: &'a str,
     /// `None` writes the nil value `-`.
     pub proc_id: Option<&'a str>,

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod maas360;
 pub mod setup;
 pub mod test_ca;
+pub mod workspace_one;
 
 use std::path::PathBuf;
 

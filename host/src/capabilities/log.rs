@@ -115,6 +115,25 @@ impl CallLog {
         }
     }
 
+    /// Whether a line at `level` from `msc:host/log` would reach the log now: the connector's
+    /// `tracing` filter records plugin lines at that level, and the call's line budget is not
+    /// spent. Asked with the target and fields [`CallLog::emit`] writes with, so a filter on the
+    /// `plugin` target answers the same for both.
+    pub fn enabled(&self, level: Level) -> bool {
+        if self.lines.load(Ordering::Relaxed) >= MAX_LINES_PER_CALL {
+            // Counted as a dropped line: a plugin that asks before writing (the SDK's macros
+            // do) stops writing, and the drop is still announced, once.
+            return self.take_line();
+        }
+        match level {
+            Level::Trace => tracing::enabled!(target: "plugin", tracing::Level::TRACE, instance, source),
+            Level::Debug => tracing::enabled!(target: "plugin", tracing::Level::DEBUG, instance, source),
+            Level::Info => tracing::enabled!(target: "plugin", tracing::Level::INFO, instance, source),
+            Level::Warn => tracing::enabled!(target: "plugin", tracing::Level::WARN, instance, source),
+            Level::Error => tracing::enabled!(target: "plugin", tracing::Level::ERROR, instance, source),
+        }
+    }
+
     /// Logs that the plugin was refused `what` (a host it was not granted), counted against the
     /// call's line budget so a plugin cannot flood the log by asking again and again.
     pub fn denied(&self, what: &str, target: &str) {
@@ -194,6 +213,10 @@ impl Host for LogView<'_> {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         self.0.write(level, Source::Log, &message);
         Ok(())
+    }
+
+    fn enabled(&mut self, level: Level) -> wasmtime::Result<bool> {
+        Ok(self.0.enabled(level))
     }
 }
 
@@ -338,6 +361,22 @@ mod tests {
         assert_eq!(writer.check_write().expect("permit"), MAX_LINE_BYTES);
         writer.write(Bytes::from(vec![b'\n'; MAX_LINE_BYTES])).expect("a permitted write");
         assert!(writer.write(Bytes::from(vec![b'\n'; MAX_LINE_BYTES + 1])).is_err(), "an oversized write traps");
+    }
+
+    #[test]
+    fn enabled_follows_the_filter_and_the_budget() {
+        let log = CallLog::new(InstanceName::new("t").expect("valid"), None);
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,plugin=warn"))
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!log.enabled(Level::Info), "the plugin target is filtered at warn");
+            assert!(log.enabled(Level::Warn));
+            assert!(log.enabled(Level::Error));
+            while log.take_line() {}
+            assert!(!log.enabled(Level::Error), "nothing is written once the budget is spent");
+        });
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub mod host {
         inline: "
             package msc:connector;
             world host {
-                include msc:host/imports@1.0.0;
+                include msc:host/imports@1.1.0;
                 import msc:types/pii@1.0.0;
                 import msc:types/errors@1.0.0;
                 import msc:types/self-test@1.0.0;

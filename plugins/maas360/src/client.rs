@@ -2,8 +2,8 @@
 //! a login page where JSON was expected), and back-off on 429 and 5xx within the call's deadline.
 
 use msc_sdk::http::{Request, Response};
-use msc_sdk::retry::Backoff;
-use msc_sdk::{AuthError, AuthFailure, Error, RetryLater};
+use msc_sdk::session::{Attempt, with_session};
+use msc_sdk::{Error, RetryLater};
 use serde::de::DeserializeOwned;
 
 use crate::auth::Session;
@@ -52,29 +52,19 @@ impl Client {
 
     /// Sends the request `build` makes until it succeeds or fails for good.
     fn send(&mut self, what: &str, build: impl Fn() -> Request) -> Result<Response, Error> {
-        // Once per call, whatever the back-off retries: a token refused twice stays refused.
-        let mut signed_in_again = false;
-        Backoff::default().run(|_| {
-            loop {
-                let session = match self.session.take() {
-                    Some(session) => session,
-                    None => Session::current(&self.settings)?,
-                };
+        let settings = &self.settings;
+        let sign_in = |fresh| if fresh { Session::renew(settings) } else { Session::current(settings) };
+        let refused_again = format!("MaaS360 refused a new session token for the {what} request");
+        with_session(
+            &mut self.session,
+            sign_in,
+            |session| {
                 let response =
                     build().header("authorization", &session.header()).header("accept", "application/json").send()?;
-                self.session = Some(session);
                 let page = errors::html_page(&response);
                 if response.status == 401 || page == Some(HtmlPage::Login) {
-                    if signed_in_again {
-                        return Err(Error::AuthFailed(AuthError {
-                            reason: AuthFailure::TokenRejected,
-                            message: format!("MaaS360 refused a new session token for the {what} request"),
-                        }));
-                    }
-                    // The token expired or was revoked early: a fresh one, once.
-                    self.session = Some(Session::renew(&self.settings)?);
-                    signed_in_again = true;
-                    continue;
+                    // The token expired or was revoked early.
+                    return Ok(Attempt::Refused);
                 }
                 if page == Some(HtmlPage::Other) && response.is_success() {
                     // A proxy or maintenance page where the API should be.
@@ -84,10 +74,11 @@ impl Client {
                     }));
                 }
                 if response.is_success() {
-                    return Ok(response);
+                    return Ok(Attempt::Done(response));
                 }
-                return Err(errors::status_error(&response, what));
-            }
-        })
+                Err(errors::status_error(&response, what))
+            },
+            &refused_again,
+        )
     }
 }

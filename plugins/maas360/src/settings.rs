@@ -73,15 +73,9 @@ impl Settings {
             Some(GroupsSetting::Many(names)) => names,
         };
         let groups: Vec<String> = groups.into_iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
-        let threshold = match config::get("risk_threshold").as_deref().map(str::trim) {
-            None | Some("high") => RiskLevel::High,
-            Some("medium") => RiskLevel::Medium,
-            Some("low") => RiskLevel::Low,
-            Some(other) => {
-                return Err(Error::InvalidConfig(format!(
-                    "the setting `risk_threshold` must be low, medium or high (got `{other}`)"
-                )));
-            }
+        let threshold = match config::get("risk_threshold") {
+            None => RiskLevel::High,
+            Some(text) => msc_sdk::uem::risk_threshold("risk_threshold", &text)?,
         };
         let label = Label {
             name: label_text("mitigation_label", "MP_HighRisk")?,
