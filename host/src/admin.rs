@@ -7,6 +7,10 @@
 //! - `GET /plugins`: every instance's plugin status (`PluginStatus`), as JSON.
 //! - `/healthz` also lists each SIEM target's waiting events (`siem`) and the mail outbox
 //!   (`mail`: waiting mails, outcomes not yet taken by the relay); a full queue is `degraded`.
+//! - `GET /readyz`: `200 {"ready": true}` when the connector can do its job — the relay answers
+//!   polls (when a `[relay]` is configured) and no durable queue is full (every plugin instance
+//!   is loaded before the listener starts) — else `503` with `"waiting_for"`: what is missing, in words.
+//! - `GET /metrics`: Prometheus metrics, OpenMetrics text (`crate::metrics`).
 //!
 //! Nothing here reveals secrets or personal data: plugin paths, hashes and refusal reasons only.
 
@@ -21,14 +25,18 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::mail::MailOutbox;
-use crate::plugins::PluginRuntime;
+use crate::metrics::{Snapshot, metrics};
+use crate::plugins::{PluginRuntime, PluginStatus};
+use crate::relay::LinkState;
 use crate::siem::SiemDelivery;
 
-/// The durable queues `/healthz` reports on.
+/// The durable queues `/healthz` reports on, and the relay link `/readyz` waits for.
 #[derive(Clone, Default)]
 pub struct Queues {
     pub siem: Option<Arc<SiemDelivery>>,
     pub mail: Option<Arc<MailOutbox>>,
+    /// `None` without a `[relay]`.
+    pub relay: Option<LinkState>,
 }
 
 /// Listens on `addr` and serves until the returned task is aborted.
@@ -85,7 +93,58 @@ fn answer(runtime: &PluginRuntime, queues: &Queues, request: &Request<Incoming>)
             json(StatusCode::OK, &serde_json::json!({"status": status, "plugins": plugins, "siem": siem, "mail": mail}))
         }
         "/plugins" => json(StatusCode::OK, &plugins),
-        _ => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found; try /healthz or /plugins"})),
+        "/readyz" => {
+            let waiting_for = not_ready(queues);
+            let status = if waiting_for.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            json(status, &serde_json::json!({"ready": waiting_for.is_empty(), "waiting_for": waiting_for}))
+        }
+        "/metrics" => {
+            let text = metrics().encode(&snapshot(&plugins, queues));
+            let mut response = Response::new(Full::new(Bytes::from(text)));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            response
+        }
+        _ => json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "not found; try /healthz, /readyz, /metrics or /plugins"}),
+        ),
+    }
+}
+
+/// What keeps the connector from doing its job, in words; empty when it is ready.
+fn not_ready(queues: &Queues) -> Vec<String> {
+    let mut waiting = Vec::new();
+    if queues.relay.as_ref().is_some_and(|link| !link.is_up()) {
+        waiting.push("the relay link: no poll answered yet, or the last one failed".to_string());
+    }
+    for (queue, _, full) in queue_depths(queues) {
+        if full {
+            waiting.push(format!("queue `{queue}` is full"));
+        }
+    }
+    waiting
+}
+
+/// Each durable queue: its name, waiting items, and whether it is full.
+fn queue_depths(queues: &Queues) -> Vec<(String, u64, bool)> {
+    let siem = queues.siem.as_deref().map(SiemDelivery::queues).unwrap_or_default();
+    let mut depths: Vec<(String, u64, bool)> =
+        siem.iter().map(|q| (format!("siem:{}", q.target), q.waiting, q.full)).collect();
+    if let Some(mail) = queues.mail.as_deref().map(MailOutbox::status) {
+        depths.push(("mail".into(), mail.waiting, mail.full));
+    }
+    depths
+}
+
+fn snapshot(plugins: &[PluginStatus], queues: &Queues) -> Snapshot {
+    Snapshot {
+        queues: queue_depths(queues),
+        relay_up: queues.relay.as_ref().map(LinkState::is_up),
+        plugins_serving: plugins.len() as u64,
+        plugins_refused: plugins.iter().filter(|p| p.refused.is_some()).count() as u64,
     }
 }
 
@@ -95,4 +154,16 @@ fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Full<Byt
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_ready_until_the_relay_answers() {
+        assert!(not_ready(&Queues::default()).is_empty(), "no relay configured, no queue: ready");
+        let waiting = not_ready(&Queues { relay: Some(LinkState::default()), ..Queues::default() });
+        assert!(waiting.iter().any(|w| w.contains("relay link")), "{waiting:?}");
+    }
 }

@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod ids;
 pub mod inventory;
 pub mod mail;
+pub mod metrics;
 pub mod pii;
 pub mod plugins;
 pub mod proxy;

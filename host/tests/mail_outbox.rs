@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 #[path = "common/relay_site.rs"]
 mod relay_site;
 
-use relay_site::{Connector, Site, admin_get, wait_outcome};
+use relay_site::{Connector, Site, admin_get, admin_get_text, wait_outcome};
 
 const USER: &str = "mtd-alerts";
 const PASSWORD: &str = "smtp-Passw0rd-for-tests";
@@ -184,11 +184,46 @@ async fn mails_are_queued_then_delivered_or_refused_and_reported() {
     let html = parsed.body_html(0).expect("html body");
     assert_eq!(html, "<p>Hallo <b>Zoë Müller &amp; &lt;Co&gt;</b>, bitte aktualisieren.</p>", "restored HTML-escaped");
 
-    // Nothing personal reached the cloud or the log.
+    // Ready, and the metrics an operator scrapes count what happened.
+    let (status, ready) = admin_get_text(&admin, "/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    let (status, metrics) = admin_get_text(&admin, "/metrics").await;
+    assert_eq!(status, 200, "{metrics}");
+    for line in [
+        "msc_tasks_total{kind=\"mail.send\",outcome=\"ok\"} 2",
+        "msc_task_duration_seconds_count{kind=\"mail.send\"} 2",
+        "msc_relay_up 1",
+        "msc_queue_depth{queue=\"mail\"} 0",
+        "msc_queue_full{queue=\"mail\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing `{line}` in\n{metrics}");
+    }
+    let instances = std::fs::read_to_string(&path)
+        .expect("config")
+        .lines()
+        .filter(|l| l.starts_with("[instances.") && l.matches('.').count() == 1)
+        .count();
+    let serving = format!("msc_plugins_serving {instances}");
+    assert!(metrics.lines().any(|l| l == serving), "missing `{serving}` in\n{metrics}");
+    let sum = |prefix: &str, label: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix) && l.contains(label))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert!(sum("msc_plugin_calls_total{", "outcome=\"ok\"") >= 2, "two mails went through the plugin:\n{metrics}");
+    assert!(
+        sum("msc_tokens_restored_total{", "path=\"task\"") >= 5,
+        "the addresses and name were restored:\n{metrics}"
+    );
+
+    // Nothing personal reached the cloud, the log or the metrics.
     site.assert_cloud_holds_no_plaintext(&[person, email, cc_email, bcc_email, rejected]);
     let log = connector.log();
     for secret in [person, email, cc_email, bcc_email, rejected, PASSWORD] {
         assert!(!log.contains(secret), "`{secret}` in the connector's log");
+        assert!(!metrics.contains(secret), "`{secret}` in the metrics");
     }
 }
 

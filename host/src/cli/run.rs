@@ -15,6 +15,7 @@ use connector::mail::MailOutbox;
 use connector::plugins::self_test::{self, Verdict};
 use connector::plugins::watch;
 use connector::plugins::{PluginInstance, PluginRuntime};
+use connector::relay::LinkState;
 use connector::relay::{Identity, RelayLink};
 use connector::siem::SiemDelivery;
 use connector::store::Store;
@@ -98,21 +99,19 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
             tracing::info!(siem_target = %queue.target, waiting = queue.waiting, "SIEM target: delivering queued events in order");
         }
     }
+    let queues =
+        Queues { siem: siem.clone(), mail: outbox.clone(), relay: relay.as_ref().map(|_| LinkState::default()) };
     let _admin = match admin {
-        Some(addr) => {
-            match connector::admin::serve(addr, runtime.clone(), Queues { siem: siem.clone(), mail: outbox.clone() })
-                .await
-            {
-                Ok((bound, task)) => {
-                    tracing::info!(listen = %bound, "admin listener: GET /healthz, /plugins");
-                    Some(AbortOnDrop(task))
-                }
-                Err(error) => {
-                    tracing::error!("admin listener on {addr}: {error}");
-                    return ExitCode::FAILURE;
-                }
+        Some(addr) => match connector::admin::serve(addr, runtime.clone(), queues.clone()).await {
+            Ok((bound, task)) => {
+                tracing::info!(listen = %bound, "admin listener: GET /healthz, /readyz, /metrics, /plugins");
+                Some(AbortOnDrop(task))
             }
-        }
+            Err(error) => {
+                tracing::error!("admin listener on {addr}: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
         None => None,
     };
     let _local_proxy = match local_proxy {
@@ -123,10 +122,7 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         None => None,
     };
     let code = match relay {
-        Some(relay) => {
-            let queues = Queues { siem: siem.clone(), mail: outbox.clone() };
-            serve_relay(runtime, &relay, name, keyring, queues, outcomes).await
-        }
+        Some(relay) => serve_relay(runtime, &relay, name, keyring, queues, outcomes).await,
         None => {
             tracing::info!("serving; no [relay] is configured, so only local plugin instances run. Stop with Ctrl-C.");
             wait_for_shutdown().await;
@@ -192,6 +188,9 @@ async fn serve_relay(
     };
     if let Some(outcomes) = outcomes {
         link.report_outcomes(outcomes);
+    }
+    if let Some(state) = queues.relay {
+        link.report_state(state);
     }
     tracing::info!(relay = %relay.origin, capacity = relay.capacity, proxy = relay.proxy.is_some(), "taking tasks from the relay; stop with Ctrl-C or SIGTERM");
     match link.serve(wait_for_shutdown()).await {

@@ -20,7 +20,7 @@
 //! "Employee ID" = "identifier"     # kinds: device-name person-name user-name email phone identifier
 //!
 //! [admin]                          # health and plugin status over plain HTTP: keep it on loopback
-//! listen = "127.0.0.1:9464"        # GET /healthz, GET /plugins
+//! listen = "127.0.0.1:9464"        # GET /healthz, /readyz, /metrics, /plugins (docs/operations.md)
 //!
 //! [plugins]                        # signatures and trusted publishers: see `plugins.rs`
 //! signatures = "require"           # refuse unsigned plugins (default "warn": load them, log it)

@@ -95,12 +95,16 @@ impl Dispatcher {
     /// Runs `task` to its result, stopping at its deadline. The result is JSON with every personal
     /// value a token; so is the error's message.
     pub async fn run(&self, task: &Task, inventory: &dyn InventorySink) -> Result<Box<RawValue>, TaskError> {
-        let deadline = Instant::now() + task.deadline;
+        let started = Instant::now();
+        let deadline = started + task.deadline;
         let mut known = Vec::new();
         let outcome = tokio::time::timeout_at(deadline.into(), self.route(task, deadline, inventory, &mut known)).await;
-        self.finished(outcome, known, || {
+        let result = self.finished(outcome, known, || {
             format!("{} did not finish within its deadline of {:?}", task.kind.name(), task.deadline)
-        })
+        });
+        let code = result.as_ref().map_or_else(|e| e.code, |_| "ok");
+        crate::metrics::metrics().task(task.kind.name(), code, started.elapsed());
+        result
     }
 
     /// Sends one mail of the outbox now, exactly as a `mail.send` task without an outbox would:

@@ -95,6 +95,7 @@ impl PiiFilter {
     /// are not tokens are left as they are.
     pub fn incoming<T: PiiFields + ?Sized>(&self, record: &mut T) -> Result<(), RestoreError> {
         let mut result = Ok(());
+        let mut restored = 0;
         record.visit(&self.fields, &mut |pii: &mut Pii, markup| {
             if result.is_err() {
                 return;
@@ -102,7 +103,10 @@ impl PiiFilter {
             let field = wit_kind_name(pii.kind);
             match kind_of(pii.kind) {
                 Some(kind) if pii.value.starts_with(token::PREFIX_STR) => match self.tokenizer.reveal(&pii.value) {
-                    Ok(revealed) if revealed.kind == kind => pii.value = revealed.value.to_string(),
+                    Ok(revealed) if revealed.kind == kind => {
+                        pii.value = revealed.value.to_string();
+                        restored += 1;
+                    }
                     Ok(revealed) => result = Err(RestoreError::KindMismatch { field, found: revealed.kind }),
                     Err(error) => result = Err(RestoreError::Token { field, error }),
                 },
@@ -112,12 +116,14 @@ impl PiiFilter {
                         Markup::Text => restore::Context::PlainText,
                         Markup::Html => restore::Context::Html,
                     };
-                    let (text, _) = restore::restore_all(self.tokenizer.clone(), context, pii.value.as_bytes());
+                    let (text, stats) = restore::restore_all(self.tokenizer.clone(), context, pii.value.as_bytes());
+                    restored += stats.restored;
                     pii.value =
                         String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 }
             }
         });
+        crate::metrics::metrics().tokens_restored("task", restored);
         result
     }
 

@@ -42,6 +42,23 @@ pub enum PluginFault {
     WrongKind { expected: PluginKind, actual: PluginKind },
 }
 
+impl PluginFault {
+    /// A short name of the fault for metrics: `deadline`, `overloaded`, `memory`, `table`,
+    /// `trap`, `exit`, `host`, `wrong-kind`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PluginFault::DeadlineExceeded(_) => "deadline",
+            PluginFault::Overloaded(_) => "overloaded",
+            PluginFault::MemoryLimit { .. } => "memory",
+            PluginFault::TableLimit { .. } => "table",
+            PluginFault::Trapped { .. } => "trap",
+            PluginFault::Exited(_) => "exit",
+            PluginFault::Host(_) => "host",
+            PluginFault::WrongKind { .. } => "wrong-kind",
+        }
+    }
+}
+
 /// A plugin file that cannot be used.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum LoadError {

@@ -132,6 +132,8 @@ impl PluginInstance {
             drop(store);
             log.flush(known);
         }
+        let outcome = result.as_ref().map_or_else(|e| e.fault.label(), |_| "ok");
+        crate::metrics::metrics().plugin_call(self.name().as_str(), outcome, started.elapsed());
         match &result {
             Ok(_) => {
                 tracing::debug!(instance = %self.name(), elapsed_ms = elapsed_ms(started), "plugin call")

@@ -113,6 +113,7 @@ impl PluginRuntime {
         let name = user.name();
         match outcome {
             PluginReload::Swapped { sha256, elapsed_ms } => {
+                crate::metrics::metrics().plugin_reload(name.as_str(), true);
                 tracing::info!(instance = %name, sha256 = %&sha256[..16], elapsed_ms, "new plugin version serving");
                 let publisher = user.plugin().publisher.clone();
                 self.set_status(name, |s| {
@@ -124,6 +125,7 @@ impl PluginRuntime {
                 });
             }
             PluginReload::Refused(reason) => {
+                crate::metrics::metrics().plugin_reload(name.as_str(), false);
                 tracing::error!(instance = %name, "new plugin version refused; the previous one keeps serving: {reason}");
                 self.set_status(name, |s| {
                     s.refused = Some(reason.clone());

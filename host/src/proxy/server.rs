@@ -212,6 +212,7 @@ impl Proxy {
         let user = field("username").unwrap_or_default().trim().to_string();
         let password = SecretString::from(field("password").unwrap_or_default().to_string());
         if let Err(wait) = self.throttle.check(&user, source) {
+            crate::metrics::metrics().login_failed("throttled");
             self.audit.record(&AuditRecord::new("login-locked", &audited_name(&user), source));
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -236,6 +237,7 @@ impl Proxy {
             }
             Err(LoginFailure::Unavailable) => again(StatusCode::SERVICE_UNAVAILABLE, LoginNotice::Unavailable),
             Err(LoginFailure::Refused) => {
+                crate::metrics::metrics().login_failed("password");
                 self.throttle.failed(&user, source);
                 self.audit.record(&AuditRecord::new("login-failed", &audited_name(&user), source));
                 again(StatusCode::UNAUTHORIZED, LoginNotice::Failed)
@@ -401,6 +403,7 @@ impl Proxy {
         let restorer = Restorer::new(self.filter.tokenizer().clone(), context).witness(AUDITED_TOKENS);
         let (audit, user, status) = (self.audit.clone(), session.user.clone(), parts.status.as_u16());
         let on_end = move |outcome: BodyOutcome| {
+            crate::metrics::metrics().tokens_restored("proxy", outcome.stats.restored);
             if outcome.stats.restored == 0 && outcome.error.is_none() {
                 return;
             }

@@ -70,6 +70,23 @@ pub struct RelayLink {
     inventory: RelayInventory,
     /// Outcomes decided after their task was answered; posted when set.
     outcomes: Mutex<Option<Arc<Outcomes>>>,
+    /// Told whether polls are answered, for `/readyz` and `/metrics`; when set.
+    state: std::sync::OnceLock<LinkState>,
+}
+
+/// Whether the relay answers this connector's polls: up after an answered poll, down after a
+/// failed registration or poll. Shared with the admin listener, which starts before the link.
+#[derive(Clone, Debug, Default)]
+pub struct LinkState(Arc<std::sync::atomic::AtomicBool>);
+
+impl LinkState {
+    pub fn is_up(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What [`RelayLink::serve`] did, for the log line at exit.
@@ -97,6 +114,7 @@ impl RelayLink {
             results,
             pending: Mutex::new(Some(pending)),
             outcomes: Mutex::new(None),
+            state: std::sync::OnceLock::new(),
         }))
     }
 
@@ -128,10 +146,22 @@ impl RelayLink {
             result = self.poll() => Err(result),
             () = &mut shutdown => Ok(()),
         };
+        self.set_up(false);
         let report = self.stop(stop, sender).await;
         heartbeat.abort();
         drop(outcome_sender);
         outcome.map(|()| report)
+    }
+
+    /// Keeps `state` told whether the relay answers polls. Set before [`RelayLink::serve`].
+    pub fn report_state(&self, state: LinkState) {
+        let _ = self.state.set(state);
+    }
+
+    fn set_up(&self, up: bool) {
+        if let Some(state) = self.state.get() {
+            state.set(up);
+        }
     }
 
     /// Tasks running now.
@@ -152,6 +182,7 @@ impl RelayLink {
                 Ok(session) => session,
                 Err(error) => match retry_wait(error, &mut backoff, "registering with the relay") {
                     Ok(wait) => {
+                        self.set_up(false);
                         drop(first);
                         tokio::time::sleep(wait).await;
                         continue;
@@ -174,6 +205,7 @@ impl RelayLink {
             match self.client.call::<wire::Polled>(&mut lane, Method::POST, "poll", &request, Some(timeout)).await {
                 Ok(polled) => {
                     backoff.reset();
+                    self.set_up(true);
                     if polled.tasks.len() > slots.len() {
                         tracing::warn!(
                             credit = slots.len(),
@@ -192,6 +224,7 @@ impl RelayLink {
                 }
                 Err(error) => match retry_wait(error, &mut backoff, "polling for tasks") {
                     Ok(wait) => {
+                        self.set_up(false);
                         drop(slots);
                         tokio::time::sleep(wait).await;
                     }

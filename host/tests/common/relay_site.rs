@@ -153,13 +153,20 @@ kind = "mail"
 
 /// `GET path` on a connector's admin listener at `addr`, as JSON.
 pub async fn admin_get(addr: &str, path: &str) -> serde_json::Value {
+    let (status, body) = admin_get_text(addr, path).await;
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {status} {body}"))
+}
+
+/// The status code and body of `GET path` on the admin listener.
+pub async fn admin_get_text(addr: &str, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("admin listener");
     stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.expect("write");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.expect("read");
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer.as_str(), ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, body.to_string())
 }
 
 /// Waits until the relay holds the later outcome of task `id` (a queued mail's delivery).
