@@ -186,7 +186,7 @@ dashboard_token = {{ file = "dashboard-token" }}
     let pass_addr = pass_listener.local_addr().expect("addr");
     tokio::spawn(serve_pass_through(pass_listener, TlsAcceptor::from(server_tls.clone()), pass));
 
-    let proxy = connector::proxy::start(local_proxy, filter.clone()).await.expect("proxy starts");
+    let proxy = connector::proxy::start(local_proxy, filter.clone(), None).await.expect("proxy starts");
     let session = login(proxy.listen, &proxy.origin, &ca_pem).await;
 
     let client_tls = client_tls(&ca_pem);

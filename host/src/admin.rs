@@ -39,6 +39,30 @@ pub struct Queues {
     pub relay: Option<LinkState>,
 }
 
+/// What the connector is doing now, as admins see it: plugin versions, the relay link, queue
+/// depths. The admin listener and the local proxy's status page both read it.
+#[derive(Clone)]
+pub struct Overview {
+    pub runtime: Arc<PluginRuntime>,
+    pub queues: Queues,
+}
+
+impl Overview {
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        self.runtime.status()
+    }
+
+    /// Each durable queue: its name, waiting items, and whether it is full.
+    pub fn queues(&self) -> Vec<(String, u64, bool)> {
+        queue_depths(&self.queues)
+    }
+
+    /// Whether the relay answers polls; `None` without a `[relay]`.
+    pub fn relay_up(&self) -> Option<bool> {
+        self.queues.relay.as_ref().map(LinkState::is_up)
+    }
+}
+
 /// Listens on `addr` and serves until the returned task is aborted.
 pub async fn serve(
     addr: SocketAddr,

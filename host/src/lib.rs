@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod pii;
 pub mod plugins;
 pub mod proxy;
+pub mod recent_problems;
 pub mod relay;
 pub mod siem;
 pub mod store;

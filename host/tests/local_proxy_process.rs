@@ -70,6 +70,17 @@ async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
     let shown = devices.iter().filter(|d| page.contains(&d.email)).count();
     assert_eq!(shown, devices.len(), "every synced device's email restored: {page:.400}");
 
+    // The status page, for logged-in admins only: the link, each instance, recent problems.
+    let anonymous = client.get("/_connector/status", &[]).await;
+    assert_eq!(anonymous.status(), 401, "the login page for the unauthenticated");
+    let status = text(&client.get("/_connector/status", &[("cookie", &cookie)]).await);
+    assert!(status.contains("<b id=\"relay\">up: the relay answers polls</b>"), "{status}");
+    assert!(status.contains("<td>maas360</td><td>uem</td>"), "{status}");
+    assert!(status.contains("id=\"problems\""), "{status}");
+    for value in site.personal_values() {
+        assert!(!status.contains(&value), "{value:?} on the status page");
+    }
+
     connector.signal("-TERM");
     assert_eq!(connector.wait(Duration::from_secs(20)), Some(true));
     let log = connector.log();

@@ -259,10 +259,14 @@ pub fn init_logging(args: &Args) {
         tracing_subscriber::EnvFilter::new("info")
     });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    // The last warnings and errors also go to the local proxy's status page.
+    let problems = connector::recent_problems::RecentProblems;
     match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.finish().with(problems).init(),
+        LogFormat::Json => builder.json().finish().with(problems).init(),
     }
 }
 

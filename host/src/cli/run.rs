@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use connector::admin::Queues;
+use connector::admin::{Overview, Queues};
 use connector::background::AbortOnDrop;
 use connector::dispatch::{ConnectorStatus, Dispatcher};
 use connector::ids::PluginKind;
@@ -115,10 +115,12 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         None => None,
     };
     let _local_proxy = match local_proxy {
-        Some(proxy) => match start_local_proxy(proxy, &runtime).await {
-            Some(task) => Some(task),
-            None => return ExitCode::FAILURE,
-        },
+        Some(proxy) => {
+            match start_local_proxy(proxy, Overview { runtime: runtime.clone(), queues: queues.clone() }).await {
+                Some(task) => Some(task),
+                None => return ExitCode::FAILURE,
+            }
+        }
         None => None,
     };
     let code = match relay {
@@ -210,12 +212,9 @@ async fn serve_relay(
 }
 
 /// Starts the local dashboard proxy and says where to log in.
-async fn start_local_proxy(
-    config: connector::config::LocalProxyConfig,
-    runtime: &PluginRuntime,
-) -> Option<AbortOnDrop> {
-    let filter = runtime.pii()?.clone();
-    match connector::proxy::start(config, filter).await {
+async fn start_local_proxy(config: connector::config::LocalProxyConfig, overview: Overview) -> Option<AbortOnDrop> {
+    let filter = overview.runtime.pii()?.clone();
+    match connector::proxy::start(config, filter, Some(overview)).await {
         Ok(started) => {
             tracing::info!(
                 listen = %started.listen,

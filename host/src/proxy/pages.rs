@@ -1,4 +1,4 @@
-//! The proxy's own pages: login, account (with logout) and errors. Small, static, with a strict
+//! The proxy's own pages: login, account (with logout), the connector's status, and errors. Small, static, with a strict
 //! Content-Security-Policy (no script at all) and never framed.
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use crate::pii::restore::Landing;
 pub const LOGIN_PATH: &str = "/_connector/login";
 pub const LOGOUT_PATH: &str = "/_connector/logout";
 pub const ACCOUNT_PATH: &str = "/_connector/account";
+pub const STATUS_PATH: &str = "/_connector/status";
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:28em;margin:3em auto}label{display:block;margin:.6em 0}\
 input{width:100%;padding:.3em}button{margin-top:.8em;padding:.3em 1.2em}.note{color:#a00}";
@@ -60,7 +61,7 @@ pub fn login(status: StatusCode, notice: LoginNotice, next: &str, csrf: &str) ->
 pub fn account(session: &Session) -> Response<ProxyBody> {
     let body = format!(
         "<h1>Logged in</h1>\n<p>As <b id=\"user\">{}</b> ({}), from {}. The session ends in {} minutes at the latest.</p>\n\
-         <p><a href=\"/\">Open the dashboard</a></p>\n\
+         <p><a href=\"/\">Open the dashboard</a> · <a href=\"{STATUS_PATH}\">Connector status</a></p>\n\
          <form method=\"post\" action=\"{LOGOUT_PATH}\" id=\"logout\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n<button type=\"submit\" id=\"logout-button\">Log out</button>\n</form>\n",
         escape(&session.user),
@@ -70,6 +71,71 @@ pub fn account(session: &Session) -> Response<ProxyBody> {
         escape(&session.csrf)
     );
     page(StatusCode::OK, "Account", &body)
+}
+
+/// The connector's status for a logged-in admin: the relay link, each plugin instance's version
+/// and state, the durable queues, and the last warnings and errors logged. `None`: the proxy
+/// runs without the connector's parts (tests, benchmarks).
+pub fn status(
+    overview: Option<&crate::admin::Overview>,
+    problems: &[crate::recent_problems::Problem],
+) -> Response<ProxyBody> {
+    let Some(overview) = overview else {
+        return error(StatusCode::NOT_FOUND, "This proxy runs without a connector to report on.");
+    };
+    let relay = match overview.relay_up() {
+        Some(true) => "up: the relay answers polls",
+        Some(false) => "down: registering or polling failed; the connector keeps trying",
+        None => "not configured (no [relay])",
+    };
+    let mut body = format!("<h1>Connector status</h1>\n<p>Relay link: <b id=\"relay\">{relay}</b></p>\n");
+    body.push_str("<h2>Plugin instances</h2>\n<table id=\"plugins\">\n<tr><th>Instance</th><th>Kind</th><th>Version</th><th>Signed by</th><th>Reloads</th><th>State</th></tr>\n");
+    for plugin in overview.plugins() {
+        let state = match (&plugin.refused, plugin.file_missing) {
+            (_, true) => "serving; the plugin file is gone".to_string(),
+            (Some(reason), false) => format!("serving; a newer version was refused: {reason}"),
+            (None, false) => "serving".to_string(),
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape(&plugin.instance),
+            plugin.kind,
+            escape(plugin.sha256.get(..16).unwrap_or(&plugin.sha256)),
+            escape(plugin.publisher.as_deref().unwrap_or("unsigned")),
+            plugin.reloads,
+            escape(&state)
+        ));
+    }
+    body.push_str("</table>\n<h2>Queues</h2>\n");
+    let queues = overview.queues();
+    if queues.is_empty() {
+        body.push_str("<p id=\"queues\">No durable queue (no [siem] targets, no mail outbox).</p>\n");
+    } else {
+        body.push_str("<table id=\"queues\">\n<tr><th>Queue</th><th>Waiting</th><th>State</th></tr>\n");
+        for (queue, waiting, full) in queues {
+            let state = if full { "full: refusing new items" } else { "accepting" };
+            body.push_str(&format!("<tr><td>{}</td><td>{waiting}</td><td>{state}</td></tr>\n", escape(&queue)));
+        }
+        body.push_str("</table>\n");
+    }
+    body.push_str("<h2>Recent problems</h2>\n");
+    if problems.is_empty() {
+        body.push_str("<p id=\"problems\">No warning or error since the connector started.</p>\n");
+    } else {
+        body.push_str("<ol id=\"problems\">\n");
+        for problem in problems {
+            let at =
+                humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(problem.at));
+            body.push_str(&format!(
+                "<li>{at} <b>{}</b> {}: {}</li>\n",
+                problem.level,
+                escape(&problem.target),
+                escape(&problem.message)
+            ));
+        }
+        body.push_str("</ol>\n");
+    }
+    page(StatusCode::OK, "Connector status", &body)
 }
 
 /// An error page; `message` must already be safe to show (no personal data, no secrets).

@@ -20,11 +20,12 @@ use super::audit::{AuditRecord, ProxyAudit};
 use super::body::{BodyOutcome, ContentEncoding, RestoringBody};
 use super::forward::{self, Upstream};
 use super::ldap::{Directory, LdapError};
-use super::pages::{self, ACCOUNT_PATH, LOGIN_PATH, LOGOUT_PATH, LoginNotice};
+use super::pages::{self, ACCOUNT_PATH, LOGIN_PATH, LOGOUT_PATH, LoginNotice, STATUS_PATH};
 use super::session::{self, LOGIN_COOKIE, SESSION_COOKIE, Session, Sessions};
 use super::throttle::Throttle;
 use super::users::UserStore;
 use super::{ProxyBody, ProxyError, search, tls};
+use crate::admin::Overview;
 use crate::config::LocalProxyConfig;
 use crate::pii::PiiFilter;
 use crate::pii::restore::{Context, Restorer};
@@ -59,11 +60,17 @@ struct Proxy {
     upstream: Upstream,
     filter: Arc<PiiFilter>,
     audit: ProxyAudit,
+    /// What the status page shows; `None` when the proxy runs on its own.
+    overview: Option<Overview>,
 }
 
 /// Starts the proxy: loads (or makes) its certificate, opens its audit log, binds, and serves
-/// until the returned task is aborted.
-pub async fn start(config: LocalProxyConfig, filter: Arc<PiiFilter>) -> Result<Started, ProxyError> {
+/// until the returned task is aborted. `overview` feeds the status page.
+pub async fn start(
+    config: LocalProxyConfig,
+    filter: Arc<PiiFilter>,
+    overview: Option<Overview>,
+) -> Result<Started, ProxyError> {
     let host = origin_host(&config.origin);
     let identity = tls::load(&config.certificate, &host)?;
     let proxy = Arc::new(Proxy {
@@ -75,6 +82,7 @@ pub async fn start(config: LocalProxyConfig, filter: Arc<PiiFilter>) -> Result<S
         upstream: Upstream::new(&config.dashboard)?,
         filter,
         audit: ProxyAudit::open(&config.audit_log)?,
+        overview,
     });
     let listener = TcpListener::bind(config.listen)
         .await
@@ -142,7 +150,11 @@ impl Proxy {
                 Some(session) => pages::account(&session),
                 None => self.unauthenticated(&request),
             },
-            (LOGIN_PATH | LOGOUT_PATH | ACCOUNT_PATH, _) => {
+            (STATUS_PATH, &Method::GET) => match session {
+                Some(_) => pages::status(self.overview.as_ref(), &crate::recent_problems::recent()),
+                None => self.unauthenticated(&request),
+            },
+            (LOGIN_PATH | LOGOUT_PATH | ACCOUNT_PATH | STATUS_PATH, _) => {
                 pages::error(StatusCode::METHOD_NOT_ALLOWED, "This page does not take that method.")
             }
             (p, _) if p.starts_with("/_connector/") => pages::error(StatusCode::NOT_FOUND, "No such page."),

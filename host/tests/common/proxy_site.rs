@@ -104,7 +104,7 @@ dashboard_token = {{ file = "dashboard-token" }}
             .expect("add user");
         let people: Vec<Person> = (0..people).map(person).collect();
         seed(&cloud, &filter, &people);
-        let proxy = connector::proxy::start(config.local_proxy.take().expect("[local_proxy]"), filter.clone())
+        let proxy = connector::proxy::start(config.local_proxy.take().expect("[local_proxy]"), filter.clone(), None)
             .await
             .expect("proxy starts");
         let client = Client::new(proxy.listen, &ca_pem);
