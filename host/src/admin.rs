@@ -64,11 +64,7 @@ impl Overview {
 }
 
 /// Listens on `addr` and serves until the returned task is aborted.
-pub async fn serve(
-    addr: SocketAddr,
-    runtime: Arc<PluginRuntime>,
-    queues: Queues,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(addr: SocketAddr, overview: Overview) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     if !addr.ip().is_loopback() {
         tracing::warn!(listen = %addr, "the admin listener has no authentication: keep it on loopback or a management network");
     }
@@ -84,11 +80,11 @@ pub async fn serve(
                     continue;
                 }
             };
-            let (runtime, queues) = (runtime.clone(), queues.clone());
+            let overview = overview.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let (runtime, queues) = (runtime.clone(), queues.clone());
-                    async move { Ok::<_, std::convert::Infallible>(answer(&runtime, &queues, &request)) }
+                    let overview = overview.clone();
+                    async move { Ok::<_, std::convert::Infallible>(answer(&overview, &request)) }
                 });
                 if let Err(error) =
                     hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
@@ -101,11 +97,11 @@ pub async fn serve(
     Ok((bound, task))
 }
 
-fn answer(runtime: &PluginRuntime, queues: &Queues, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(overview: &Overview, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET {
         return json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({"error": "only GET is served here"}));
     }
-    let plugins = runtime.status();
+    let (plugins, queues) = (overview.plugins(), &overview.queues);
     match request.uri().path() {
         "/healthz" => {
             let siem = queues.siem.as_deref().map(SiemDelivery::queues).unwrap_or_default();
@@ -123,7 +119,7 @@ fn answer(runtime: &PluginRuntime, queues: &Queues, request: &Request<Incoming>)
             json(status, &serde_json::json!({"ready": waiting_for.is_empty(), "waiting_for": waiting_for}))
         }
         "/metrics" => {
-            let text = metrics().encode(&snapshot(&plugins, queues));
+            let text = metrics().encode(&snapshot(&plugins, overview));
             let mut response = Response::new(Full::new(Bytes::from(text)));
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -163,10 +159,10 @@ fn queue_depths(queues: &Queues) -> Vec<(String, u64, bool)> {
     depths
 }
 
-fn snapshot(plugins: &[PluginStatus], queues: &Queues) -> Snapshot {
+fn snapshot(plugins: &[PluginStatus], overview: &Overview) -> Snapshot {
     Snapshot {
-        queues: queue_depths(queues),
-        relay_up: queues.relay.as_ref().map(LinkState::is_up),
+        queues: overview.queues(),
+        relay_up: overview.relay_up(),
         plugins_serving: plugins.len() as u64,
         plugins_refused: plugins.iter().filter(|p| p.refused.is_some()).count() as u64,
     }

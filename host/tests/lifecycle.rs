@@ -245,10 +245,12 @@ async fn with_signatures_required_only_a_version_signed_by_a_trusted_publisher_i
     assert_eq!(site.version().await, "A", "every refusal kept version A serving");
 
     // Health shows the refusal while A serves.
-    let (addr, admin) =
-        connector::admin::serve("127.0.0.1:0".parse().expect("addr"), site.runtime.clone(), Default::default())
-            .await
-            .expect("admin");
+    let (addr, admin) = connector::admin::serve(
+        "127.0.0.1:0".parse().expect("addr"),
+        connector::admin::Overview { runtime: site.runtime.clone(), queues: Default::default() },
+    )
+    .await
+    .expect("admin");
     let health = get(addr, "/healthz");
     assert!(health.contains("\"degraded\"") && health.contains("refused"), "{health}");
 

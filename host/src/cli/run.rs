@@ -101,8 +101,10 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
     }
     let queues =
         Queues { siem: siem.clone(), mail: outbox.clone(), relay: relay.as_ref().map(|_| LinkState::default()) };
+    // What the admin listener and the local proxy's status page report.
+    let overview = Overview { runtime: runtime.clone(), queues: queues.clone() };
     let _admin = match admin {
-        Some(addr) => match connector::admin::serve(addr, runtime.clone(), queues.clone()).await {
+        Some(addr) => match connector::admin::serve(addr, overview.clone()).await {
             Ok((bound, task)) => {
                 tracing::info!(listen = %bound, "admin listener: GET /healthz, /readyz, /metrics, /plugins");
                 Some(AbortOnDrop(task))
@@ -115,12 +117,10 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         None => None,
     };
     let _local_proxy = match local_proxy {
-        Some(proxy) => {
-            match start_local_proxy(proxy, Overview { runtime: runtime.clone(), queues: queues.clone() }).await {
-                Some(task) => Some(task),
-                None => return ExitCode::FAILURE,
-            }
-        }
+        Some(proxy) => match start_local_proxy(proxy, overview.clone()).await {
+            Some(task) => Some(task),
+            None => return ExitCode::FAILURE,
+        },
         None => None,
     };
     let code = match relay {
