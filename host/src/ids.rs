@@ -45,7 +45,7 @@ impl<'de> Deserialize<'de> for InstanceName {
 }
 
 /// The three kinds of plugin, one per WIT world.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {
     /// `msc:uem/uem-adapter`: a UEM/MDM adapter.

@@ -146,3 +146,20 @@ fn run_once_starts_and_self_tests() {
     assert!(logs.contains("JSON formatter"), "{logs}");
     assert!(logs.lines().all(|l| l.starts_with('{')), "every line is JSON: {logs}");
 }
+
+#[test]
+fn config_reference_and_schema_describe_the_file() {
+    let output = connector(&["config", "reference"]);
+    assert!(output.status.success(), "{output:?}");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/config-reference.md"))
+        .expect("docs/config-reference.md");
+    assert_eq!(stdout(&output), committed, "`connector config reference` is what docs/config-reference.md holds");
+
+    let output = connector(&["config", "schema"]);
+    assert!(output.status.success(), "{output:?}");
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(schema["additionalProperties"], false, "unknown sections are refused");
+    let relay = &schema["$defs"]["RawRelay"];
+    assert_eq!(relay["required"], serde_json::json!(["url", "enrollment_token"]));
+    assert_eq!(relay["properties"]["drain"]["default"], "10s");
+}

@@ -25,7 +25,7 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Which detectors run on free text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Detector {
     Email,

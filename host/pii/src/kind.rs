@@ -85,6 +85,21 @@ impl FromStr for Kind {
     }
 }
 
+/// In the config (`[pii.fields]`), a kind is its name: `device-name`, `email`, …
+impl schemars::JsonSchema for Kind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PiiKind".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": Kind::ALL.map(Kind::as_str) })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Kind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
         let s = String::deserialize(deserializer)?;

@@ -19,8 +19,9 @@ use serde::Deserialize;
 
 use crate::plugins::bindings::host::msc::host::secrets::Host;
 
-/// Where a secret comes from: exactly one of `file` or `env`.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+/// Where a secret comes from: exactly one of `file` or `env`, e.g. `{ file = "secrets/token" }`
+/// or `{ env = "MSC_TOKEN" }`. A secret file should be readable by the connector's user only.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     /// A file holding the secret; one trailing newline is removed. Relative to the config file.

@@ -1,6 +1,7 @@
 //! The command line: parsing, logging setup, and one module per verb.
 
 mod check;
+mod config;
 mod keys;
 mod pii;
 mod plugins;
@@ -51,6 +52,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The config file's reference: every section and key with its type, default and meaning.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Work with a configured UEM instance: test the connection, sync its inventory, set a device's risk label.
     #[command(subcommand)]
     Uem(UemCommand),
@@ -66,6 +70,14 @@ enum Command {
     /// Manage the local proxy's local users: add one, change a password, remove one, list them.
     #[command(subcommand)]
     Users(UsersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the config reference as Markdown (docs/config-reference.md is this output).
+    Reference,
+    /// Print the config file's JSON Schema, for editors that check TOML against one.
+    Schema,
 }
 
 #[derive(Subcommand, Debug)]
@@ -274,6 +286,8 @@ pub async fn run(args: Args) -> ExitCode {
     match args.command {
         Command::Run { config, once } => run::run(&config, once).await,
         Command::Check { config } => check::check(&config).await,
+        Command::Config(ConfigCommand::Reference) => config::reference(),
+        Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Uem(UemCommand::Test { instance, config }) => uem::test(&config, &instance).await,
         Command::Uem(UemCommand::Sync { instance, config, output, since, no_apps, page_size }) => {
             let options = SyncOptions { page_size, changed_since_ms: since, apps: !no_apps };

@@ -27,11 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::ClientConfig;
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::login::RawLdap;
 use super::relay::parse_origin;
+use super::schema::{self, DurationText};
 use super::{KeyPath, ProxyConfig, RelayConfig, Validator};
 use crate::capabilities::secrets::SecretRef;
 use crate::proxy::ldap::LdapConfig;
@@ -97,26 +99,59 @@ impl Default for ThrottleSettings {
 
 const DEFAULT_IDLE: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_ABSOLUTE: Duration = Duration::from_secs(8 * 3600);
+const DEFAULT_TLS_DIR: &str = "local-proxy-tls";
+const DEFAULT_USERS_FILE: &str = "users.toml";
+const DEFAULT_AUDIT_LOG: &str = "local-proxy-audit.log";
 
-#[derive(Deserialize)]
+/// The local proxy: the HTTPS listener admins browse the cloud dashboard through, seeing
+/// personal data in plaintext that the cloud only holds as tokens. Needs `[relay]`: the dashboard
+/// is reached through `[relay.proxy]` when set, trusting `[relay] ca_file`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLocalProxy {
+    /// address:port browsers connect to, e.g. `0.0.0.0:8443`.
     listen: String,
+    /// The origin browsers use to reach the proxy, e.g. `https://connector.corp.example:8443`;
+    /// requests from other origins are refused (CSRF protection).
+    #[schemars(extend("x-default" = "https://<listen> (localhost for 0.0.0.0)"))]
     origin: Option<String>,
+    /// The proxy's certificate chain (PEM), with `key_file`. Without both, a self-signed
+    /// certificate is made in `tls_dir` on first start.
     cert_file: Option<PathBuf>,
+    /// The private key (PEM) of `cert_file`.
     key_file: Option<PathBuf>,
+    /// Where the self-signed certificate is kept when `cert_file` is not set. Must be writable
+    /// by the connector (under the packaged service: below /var/lib/msc).
+    #[schemars(extend("default" = DEFAULT_TLS_DIR))]
     tls_dir: Option<PathBuf>,
+    /// The cloud dashboard's origin, `https://…`.
     dashboard_url: String,
+    /// The connector's own credentials for the dashboard (from the cloud console).
     dashboard_token: SecretRef,
+    /// Local users and their argon2 password hashes (`connector users add`).
+    #[schemars(extend("default" = DEFAULT_USERS_FILE))]
     users_file: Option<PathBuf>,
+    /// Who saw which records through the proxy, and logins; never the plaintext. Must be
+    /// writable by the connector.
+    #[schemars(extend("default" = DEFAULT_AUDIT_LOG))]
     audit_log: Option<PathBuf>,
+    /// A session without requests for this long ends (1m up to `absolute_timeout`).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(DEFAULT_IDLE)))]
     idle_timeout: Option<Duration>,
+    /// Every session ends this long after login (at most 7 days).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(DEFAULT_ABSOLUTE)))]
     absolute_timeout: Option<Duration>,
+    /// Failed logins for one user name within `lockout` before that name is locked (1 to 1000).
+    #[schemars(extend("default" = ThrottleSettings::default().per_user))]
     max_failures_per_user: Option<u32>,
+    /// Failed logins from one client address within `lockout` before it is locked (1 to 1000).
+    #[schemars(extend("default" = ThrottleSettings::default().per_address))]
     max_failures_per_address: Option<u32>,
+    /// The window failed logins are counted in, and how long a lock lasts (1s to 24h).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(ThrottleSettings::default().window)))]
     lockout: Option<Duration>,
     ldap: Option<RawLdap>,
 }
@@ -159,7 +194,7 @@ impl Validator<'_> {
                 Some(CertificateSource::Files { cert: base.join(cert), key: base.join(key_file) })
             }
             (None, None) => Some(CertificateSource::SelfSigned {
-                dir: base.join(raw.tls_dir.unwrap_or_else(|| PathBuf::from("local-proxy-tls"))),
+                dir: base.join(raw.tls_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_TLS_DIR))),
             }),
             (Some(_), None) => {
                 self.error(key.key("cert_file"), "needs `key_file` too");
@@ -226,9 +261,9 @@ impl Validator<'_> {
                 tls: relay.tls.clone(),
                 proxy: relay.proxy.clone(),
             },
-            users_file: base.join(raw.users_file.unwrap_or_else(|| PathBuf::from("users.toml"))),
+            users_file: base.join(raw.users_file.unwrap_or_else(|| PathBuf::from(DEFAULT_USERS_FILE))),
             ldap,
-            audit_log: base.join(raw.audit_log.unwrap_or_else(|| PathBuf::from("local-proxy-audit.log"))),
+            audit_log: base.join(raw.audit_log.unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_LOG))),
             idle_timeout,
             absolute_timeout,
             throttle,

@@ -19,9 +19,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::relay::parse_origin;
+use super::schema::{self, DurationText};
 use super::{KeyPath, Validator};
 use crate::capabilities::secrets::SecretRef;
 use crate::capabilities::tls;
@@ -30,22 +32,43 @@ use crate::proxy::ldap::{DEFAULT_GROUP_FILTER, DEFAULT_TIMEOUT, LdapConfig};
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
-#[derive(Deserialize)]
+/// Logging in to the local proxy with the company directory (LDAP), as members of allowed
+/// groups. Local users (`users_file`) can still log in beside it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLdap {
+    /// The directory: `ldaps://host[:port]` (TLS from the start) or `ldap://host[:port]` (with
+    /// StartTLS).
     url: String,
+    /// For `ldap://` URLs: upgrade to TLS before sending anything.
+    #[schemars(extend("x-default" = "true for ldap://"))]
     starttls: Option<bool>,
+    /// Allow `ldap://` without StartTLS, sending passwords in the clear. Lab only; warned about.
     #[serde(default)]
     allow_plaintext: bool,
+    /// A PEM file of the CAs the directory's certificate is checked against.
+    #[schemars(extend("x-default" = "the system's trusted CAs"))]
     ca_file: Option<PathBuf>,
+    /// The DN the connector binds as to search users and groups, with `bind_password`; without
+    /// both the search is anonymous.
     bind_dn: Option<String>,
+    /// The password of `bind_dn`.
     bind_password: Option<SecretRef>,
+    /// Where users are searched, e.g. `ou=people,dc=corp,dc=example`.
     user_base: String,
+    /// Finds the user logging in; `{user}` is the name typed (escaped), and must appear once,
+    /// e.g. `(&(objectClass=inetOrgPerson)(uid={user}))`.
     user_filter: String,
+    /// Where groups are searched.
     group_base: String,
+    /// Finds the groups of the user; `{dn}` is the user's DN.
+    #[schemars(extend("default" = DEFAULT_GROUP_FILTER))]
     group_filter: Option<String>,
+    /// Groups (CNs or DNs) whose members may log in; at least one.
     allowed_groups: Vec<String>,
+    /// The longest a whole login (bind, searches) may take (1s to 5m).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(DEFAULT_TIMEOUT)))]
     timeout: Option<Duration>,
 }
 

@@ -13,8 +13,10 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::schema::{self, DurationText};
 use super::{KeyPath, Validator};
 
 /// The validated `[mail]` section (defaults when absent).
@@ -39,16 +41,28 @@ impl Default for MailConfig {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// How the durable outbox delivers `mail.send` tasks. Mail backends themselves are instances of
+/// kind `mail`; a mail is queued first and survives restarts and backend outages.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMail {
+    /// Mails waiting at most; beyond, mail tasks are refused as retryable.
+    #[schemars(extend("default" = MailConfig::default().max_outbox))]
     max_outbox: Option<u64>,
+    /// The first wait after a transient failure; it doubles per attempt.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(MailConfig::default().retry_min)))]
     retry_min: Option<Duration>,
+    /// The longest wait between two attempts.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(MailConfig::default().retry_max)))]
     retry_max: Option<Duration>,
+    /// A mail still undelivered this long after it was queued fails (and the task reports it).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(MailConfig::default().expire_after)))]
     expire_after: Option<Duration>,
+    /// Mails handed to backends at once (1 to 64).
+    #[schemars(extend("default" = MailConfig::default().concurrency))]
     concurrency: Option<usize>,
 }
 

@@ -67,7 +67,9 @@ pub mod local_proxy;
 pub mod login;
 pub mod mail;
 pub mod plugins;
+pub mod reference;
 pub mod relay;
+pub mod schema;
 pub mod siem;
 
 use std::collections::BTreeMap;
@@ -77,6 +79,7 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 use rustls::ClientConfig;
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -104,6 +107,9 @@ pub const DEFAULT_INSTANCE_CONCURRENCY: u32 = 8;
 pub const DEFAULT_RUNTIME_CONCURRENCY: u32 = 32;
 const MAX_RUNTIME_CONCURRENCY: u32 = 1024;
 const MIN_MEMORY: u64 = 1024 * 1024;
+const DEFAULT_PLUGIN_DIR: &str = "plugins";
+const DEFAULT_STORE_DIR: &str = "store";
+const DEFAULT_PII_AUDIT_LOG: &str = "pii-audit.log";
 
 /// A validated config: every path resolved, every grant parsed, every secret read.
 #[derive(Debug)]
@@ -204,14 +210,22 @@ pub struct InstanceConfig {
 }
 
 // ----- The file as written -----
+//
+// The doc comments below are the config reference: `connector config reference` renders them
+// (with types, defaults and allowed values) into docs/config-reference.md.
 
-#[derive(Deserialize, Default)]
+/// The connector's config file. Every section is optional except where a command needs it:
+/// `run` and `check` need `[pii]`; the dashboard needs `[relay]` and `[local_proxy]`. Relative
+/// paths anywhere in the file are relative to the file's own folder.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     connector: RawConnector,
     #[serde(default)]
     runtime: RawRuntime,
+    /// Plugin instances by name (letters, digits, `-`, `_`): each is a plugin file plus what the
+    /// admin grants it. Several instances may run the same plugin with different settings.
     #[serde(default)]
     instances: BTreeMap<String, RawInstance>,
     pii: Option<RawPii>,
@@ -226,66 +240,126 @@ struct RawConfig {
     mail: mail::RawMail,
 }
 
-#[derive(Deserialize)]
+/// The durable store: one crash-safe file holding the SIEM event queues and the mail outbox.
+/// Without this section it is `store`, beside the config file.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
+    /// The store's folder (created with mode 0700). Back it up with the keyring: queued events
+    /// and mails wait here across restarts.
     dir: PathBuf,
 }
 
-#[derive(Deserialize)]
+/// The admin listener: liveness, readiness, Prometheus metrics and plugin status over plain
+/// HTTP, without login. Keep it on loopback or a management network.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
+    /// address:port to serve `/healthz`, `/readyz`, `/metrics` and `/plugins` on, e.g.
+    /// `127.0.0.1:9464`. Without an `[admin]` section there is no admin listener.
     listen: String,
 }
 
-#[derive(Deserialize)]
+/// Personal data: the keyring that turns device and user names, emails and phone numbers into
+/// tokens before anything leaves for the cloud, and what counts as personal.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPii {
+    /// The keyring file made by `connector keys generate` (mode 0600, owned by the connector's
+    /// user). Losing it makes every token already in the cloud unreadable: back it up.
     keyring: PathBuf,
+    /// Where reveals of tokens (`connector pii reveal`) are recorded.
+    #[schemars(extend("x-default" = format!("{DEFAULT_PII_AUDIT_LOG} beside the keyring")))]
     audit_log: Option<PathBuf>,
+    /// Phone numbers written without a country code are read as numbers of this region (two
+    /// letters, ISO 3166, e.g. `US`, `GB`, `DE`); without it such numbers are tokenized as written.
     default_region: Option<String>,
+    /// Free-form UEM attributes and SIEM fields, by name, that hold personal data, with the kind
+    /// of each, e.g. `"Employee ID" = "identifier"`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Kind>")]
     fields: BTreeMap<String, Kind>,
+    /// Detectors run on free text (messages, descriptions) to find personal data inside it.
+    #[schemars(extend("default" = ["email", "phone"]))]
     detect: Option<Vec<Detector>>,
 }
 
-#[derive(Deserialize, Default)]
+/// Who this connector is.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConnector {
+    /// The connector's name in logs, metrics and the dashboard; give the two of an HA pair
+    /// different names.
+    #[schemars(extend("x-default" = "the host name"))]
     name: Option<String>,
+    /// The folder plugin files (`plugin = "…"` of an instance) are found in.
+    #[schemars(extend("default" = DEFAULT_PLUGIN_DIR))]
     plugin_dir: Option<PathBuf>,
 }
 
-#[derive(Deserialize, Default)]
+/// Limits of the plugin runtime, for all instances together.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRuntime {
+    /// Plugin sandboxes that may run at once, all instances together (1 to 1024). Calls beyond
+    /// wait for a free sandbox.
+    #[schemars(extend("default" = DEFAULT_RUNTIME_CONCURRENCY))]
     max_concurrent_calls: Option<u32>,
+    /// The most linear memory any one instance may be given (`memory` of an instance above it is
+    /// an error).
+    #[schemars(with = "Option<schema::ByteSizeText>", extend("default" = schema::bytes(DEFAULT_MAX_MEMORY)))]
     max_memory: Option<ByteSize>,
 }
 
-#[derive(Deserialize)]
+/// One plugin instance: a WebAssembly component, the world it must implement, its limits, and
+/// exactly what it is granted. A plugin reaches nothing it is not granted here.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawInstance {
+    /// The component file, relative to `[connector] plugin_dir` (or absolute). Replacing the file
+    /// hot-swaps the instance; a `.sig` beside it is its signature.
     plugin: PathBuf,
+    /// The world the component must implement; a component of another world is refused.
     kind: PluginKind,
+    /// Each call into the plugin is stopped after this long (at most 1h).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<schema::DurationText>", extend("default" = schema::duration(DEFAULT_DEADLINE)))]
     deadline: Option<Duration>,
+    /// Linear memory limit of each call (at least 1MiB, at most `[runtime] max_memory`).
+    #[schemars(with = "Option<schema::ByteSizeText>", extend("default" = schema::bytes(DEFAULT_MEMORY)))]
     memory: Option<ByteSize>,
+    /// Calls of this instance at once; more wait (they also count against
+    /// `[runtime] max_concurrent_calls`).
+    #[schemars(extend("default" = DEFAULT_INSTANCE_CONCURRENCY))]
     max_concurrent_calls: Option<u32>,
+    /// A PEM file of the CAs the plugin's HTTPS and TLS connections trust, instead of the
+    /// system's. Certificates are always verified.
+    #[schemars(extend("x-default" = "the system's trusted CAs"))]
     ca_file: Option<PathBuf>,
     #[serde(default)]
     grants: RawGrants,
+    /// Settings the plugin reads (`config::load` in the SDK): any TOML, as the plugin's own
+    /// documentation describes. Never put secrets here: use `secrets`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, schema::AnyValue>")]
     config: toml::Table,
+    /// Secrets the plugin reads, by name, each from a file or an environment variable of the
+    /// connector. They never appear in logs: the connector scrubs them from the plugin's output.
     #[serde(default)]
     secrets: BTreeMap<String, SecretRef>,
 }
 
-#[derive(Deserialize, Default)]
+/// What an instance may reach over the network. Empty by default: a plugin without grants
+/// cannot connect anywhere.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawGrants {
+    /// Origins the plugin may send HTTP requests to: scheme, host and optional port, e.g.
+    /// `https://services.fiberlink.com` or `https://*.maas360.com` (any subdomain).
     #[serde(default)]
     http: Vec<String>,
+    /// `host:port` TCP streams the plugin may open (e.g. `smtp.corp.example:587`), with or
+    /// without TLS; `*.corp.example:587` allows any subdomain.
     #[serde(default)]
     net: Vec<String>,
 }
@@ -373,7 +447,7 @@ impl Validator<'_> {
     fn config(&mut self, file: &Path, base: &Path, raw: RawConfig) -> Option<Config> {
         let connector = ConnectorSettings {
             name: raw.connector.name.unwrap_or_else(default_connector_name),
-            plugin_dir: base.join(raw.connector.plugin_dir.unwrap_or_else(|| PathBuf::from("plugins"))),
+            plugin_dir: base.join(raw.connector.plugin_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_PLUGIN_DIR))),
         };
         let runtime = self.runtime(raw.runtime);
         let declared: BTreeMap<String, PluginKind> = raw.instances.iter().map(|(n, i)| (n.clone(), i.kind)).collect();
@@ -417,7 +491,7 @@ impl Validator<'_> {
             admin,
             local_proxy,
             siem,
-            store_dir: base.join(raw.store.map_or_else(|| PathBuf::from("store"), |s| s.dir)),
+            store_dir: base.join(raw.store.map_or_else(|| PathBuf::from(DEFAULT_STORE_DIR), |s| s.dir)),
             mail: self.mail(raw.mail),
             warnings: Vec::new(),
         })
@@ -477,7 +551,7 @@ impl Validator<'_> {
         };
         let audit_log = match raw.audit_log {
             Some(path) => base.join(path),
-            None => keyring_file.with_file_name("pii-audit.log"),
+            None => keyring_file.with_file_name(DEFAULT_PII_AUDIT_LOG),
         };
         Some(PiiConfig {
             keyring_file,

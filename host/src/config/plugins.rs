@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{KeyPath, Validator};
@@ -45,11 +46,21 @@ impl PluginsConfig {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// Which plugin signatures the connector accepts, and where compiled plugins are cached (see
+/// docs/plugin-signing.md). A plugin whose `.sig` does not verify against `trusted` is refused
+/// under either policy; `signatures` decides only about plugins without a `.sig`.
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPlugins {
+    /// What to do with a plugin that has no signature file.
+    #[schemars(extend("default" = SignaturePolicy::default()))]
     signatures: Option<SignaturePolicy>,
+    /// Compiled plugins (native code made from the components), so a restart does not compile
+    /// again. Must be writable by the connector.
+    #[schemars(extend("default" = DEFAULT_CACHE_DIR))]
     cache_dir: Option<PathBuf>,
+    /// Publishers whose signed plugins load, each with its public key
+    /// (`msc-ed25519:…`, from `connector plugins keygen`).
     #[serde(default)]
     trusted: BTreeMap<String, String>,
 }

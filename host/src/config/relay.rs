@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::ClientConfig;
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::schema::{self, DurationText};
 use super::{KeyPath, Validator};
 use crate::capabilities::secrets::SecretRef;
 use crate::capabilities::tls;
@@ -57,25 +59,43 @@ pub struct ProxyConfig {
     pub authorization: Option<SecretString>,
 }
 
-#[derive(Deserialize)]
+/// The cloud relay the connector takes tasks from. The connector dials out over HTTPS (through
+/// `[relay.proxy]` when set) and never accepts connections from the cloud.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRelay {
+    /// The relay's origin, `https://host[:port]`.
     url: String,
+    /// The connector's enrollment token, from the cloud dashboard.
     enrollment_token: SecretRef,
+    /// A PEM file of the CAs the relay's (and the dashboard's) certificate is checked against.
+    #[schemars(extend("x-default" = "the system's trusted CAs"))]
     ca_file: Option<PathBuf>,
+    /// A client certificate chain (PEM) for mutual TLS, with `client_key`.
     client_cert: Option<PathBuf>,
+    /// The private key (PEM) of `client_cert`.
     client_key: Option<PathBuf>,
+    /// Tasks held at once (flow control: the relay sends no more until some finish); 1 to 65536.
+    #[schemars(extend("default" = DEFAULT_CAPACITY))]
     capacity: Option<u32>,
+    /// On shutdown (SIGTERM), how long running tasks may finish before they are abandoned (and
+    /// re-offered by the relay); at most 1h.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<DurationText>", extend("default" = schema::duration(DEFAULT_DRAIN)))]
     drain: Option<Duration>,
     proxy: Option<RawProxy>,
 }
 
-#[derive(Deserialize)]
+/// The corporate forward proxy (HTTP CONNECT) the connector reaches the relay and the dashboard
+/// through. TLS runs end to end through it: the proxy sees only host names.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawProxy {
+    /// The proxy, `http://host:port`.
     url: String,
+    /// Basic authentication at the proxy, with `password`.
     username: Option<String>,
+    /// The password of `username`.
     password: Option<SecretRef>,
 }
 

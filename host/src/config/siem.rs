@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::ClientConfig;
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -86,26 +87,48 @@ impl Transport {
     }
 }
 
-#[derive(Deserialize)]
+/// Where security events are delivered. Each target has its own formatter, transport and
+/// durable queue (in `[store] dir`): events wait there while a SIEM is unreachable.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSiem {
+    /// SIEM targets by name (letters, digits, `-`, `_`).
     #[serde(default)]
     targets: BTreeMap<String, RawTarget>,
 }
 
-#[derive(Deserialize)]
+/// The transports a SIEM target can use.
+const TRANSPORTS: [&str; 4] = ["udp", "tcp", "tls", "https"];
+
+/// One SIEM: how its events are formatted and how they travel.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTarget {
+    /// The name of an instance of kind `siem` that formats the events (CEF, LEEF, RFC 5424, JSON).
     formatter: String,
+    /// `udp`, `tcp` (syslog, octet-counted frames), `tls` (syslog over TLS) or `https` (e.g.
+    /// Splunk HEC).
+    #[schemars(extend("enum" = TRANSPORTS))]
     transport: String,
+    /// `host:port` of the SIEM, for `udp`, `tcp` and `tls`.
     address: Option<String>,
+    /// `https://host[:port]/path` events are POSTed to, for `https`.
     url: Option<String>,
+    /// For `tls` and `https`: a PEM file of the CAs the SIEM's certificate is checked against.
+    #[schemars(extend("x-default" = "the system's trusted CAs"))]
     ca_file: Option<PathBuf>,
+    /// For `tls` and `https`: a client certificate chain (PEM), with `client_key`.
     client_cert: Option<PathBuf>,
+    /// The private key (PEM) of `client_cert`.
     client_key: Option<PathBuf>,
+    /// For `https`: sent as `Authorization: Splunk <token>`.
     token: Option<SecretRef>,
+    /// `true`: personal data stays as tokens in this SIEM's events instead of being restored
+    /// to plaintext on the premises.
     #[serde(default)]
     keep_tokens: bool,
+    /// Events waiting at most (1 to 100000000); beyond, event tasks are refused as retryable.
+    #[schemars(extend("default" = DEFAULT_MAX_QUEUE))]
     max_queue: Option<u64>,
 }
 
@@ -216,7 +239,7 @@ impl Validator<'_> {
                 }
             },
             other => {
-                self.error(key.key("transport"), format!("`{other}` is not one of udp, tcp, tls, https"));
+                self.error(key.key("transport"), format!("`{other}` is not one of {}", TRANSPORTS.join(", ")));
                 None
             }
         };

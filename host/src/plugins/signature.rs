@@ -45,7 +45,7 @@ pub const MAX_PUBLISHER_LEN: usize = 64;
 const KEY_BYTES: usize = 32;
 
 /// What the connector does with a plugin that has no signature file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignaturePolicy {
     /// Refuse it.

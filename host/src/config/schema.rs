@@ -1,0 +1,93 @@
+//! JSON Schema of the config file, generated from the `Raw*` types the file is read into, so the
+//! reference (`connector config reference`) and editor schemas (`connector config schema`) cannot
+//! drift from what the connector accepts. This module holds the schemas of values the config
+//! reads as text (durations, byte sizes) and the schema entry point.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+/// The JSON Schema (draft 2020-12) of the whole config file.
+pub fn config_schema() -> Schema {
+    let mut schema = SchemaGenerator::new(SchemaSettings::draft2020_12()).into_root_schema_for::<super::RawConfig>();
+    schema.insert("title".into(), "Mobile Security Connector config".into());
+    schema
+}
+
+/// A duration written as text: `30s`, `15m`, `8h`, `3d`, `1h 30m`.
+pub struct DurationText;
+
+impl JsonSchema for DurationText {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "duration",
+            "pattern": r"^\s*\d+\s*[a-zµ]+(\s*\d+\s*[a-zµ]+)*\s*$",
+            "examples": ["30s", "15m", "8h", "3d"],
+        })
+    }
+}
+
+/// A size in bytes written as text: `64MiB`, `1GiB`, `512KiB`.
+pub struct ByteSizeText;
+
+impl JsonSchema for ByteSizeText {
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "format": "byte-size",
+            "examples": ["64MiB", "1GiB"],
+        })
+    }
+}
+
+/// Any TOML value: settings whose meaning belongs to a plugin.
+pub struct AnyValue;
+
+impl JsonSchema for AnyValue {
+    fn schema_name() -> Cow<'static, str> {
+        "AnyValue".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!(true)
+    }
+}
+
+/// `duration` as the config writes it, for defaults in the schema.
+pub fn duration(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}
+
+/// `bytes` as the config writes it (whole MiB or KiB where exact), for defaults in the schema.
+pub fn bytes(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{}MiB", b / MIB),
+        b if b >= KIB && b % KIB == 0 => format!("{}KiB", b / KIB),
+        b => format!("{b}B"),
+    }
+}
