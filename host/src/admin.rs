@@ -7,9 +7,10 @@
 //! - `GET /plugins`: every instance's plugin status (`PluginStatus`), as JSON.
 //! - `/healthz` also lists each SIEM target's waiting events (`siem`) and the mail outbox
 //!   (`mail`: waiting mails, outcomes not yet taken by the relay); a full queue is `degraded`.
-//! - `GET /readyz`: `200 {"ready": true}` when the connector can do its job — the relay answers
-//!   polls (when a `[relay]` is configured) and no durable queue is full (every plugin instance
-//!   is loaded before the listener starts) — else `503` with `"waiting_for"`: what is missing, in words.
+//! - `GET /readyz`: `200 {"ready": true}` when the connector can do its job — the relay answered
+//!   its registration or last poll (when a `[relay]` is configured) and no durable queue is full
+//!   (every plugin instance is loaded before the listener starts; self-tests run beside it) —
+//!   else `503` with `"waiting_for"`: what is missing, in words.
 //! - `GET /metrics`: Prometheus metrics, OpenMetrics text (`crate::metrics`).
 //!
 //! Nothing here reveals secrets or personal data: plugin paths, hashes and refusal reasons only.
@@ -57,7 +58,7 @@ impl Overview {
         queue_depths(&self.queues)
     }
 
-    /// Whether the relay answers polls; `None` without a `[relay]`.
+    /// Whether the relay answers (registration or the last poll); `None` without a `[relay]`.
     pub fn relay_up(&self) -> Option<bool> {
         self.queues.relay.as_ref().map(LinkState::is_up)
     }
@@ -138,7 +139,7 @@ fn answer(overview: &Overview, request: &Request<Incoming>) -> Response<Full<Byt
 fn not_ready(queues: &Queues) -> Vec<String> {
     let mut waiting = Vec::new();
     if queues.relay.as_ref().is_some_and(|link| !link.is_up()) {
-        waiting.push("the relay link: no poll answered yet, or the last one failed".to_string());
+        waiting.push("the relay link: not registered yet, or the last poll failed".to_string());
     }
     for (queue, _, full) in queue_depths(queues) {
         if full {

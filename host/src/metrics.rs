@@ -146,7 +146,7 @@ impl Metrics {
         );
         registry.register(
             "relay_up",
-            "1 while the relay link answers polls (absent without a [relay])",
+            "1 while the relay link answers (registration or the last poll; absent without a [relay])",
             metrics.relay_up.clone(),
         );
         registry.register("plugins_serving", "Plugin instances serving a version", metrics.plugins_serving.clone());

@@ -2,6 +2,8 @@
 //! certificate, serves what a real sync put in the cloud with the plaintext restored — and
 //! nothing personal or secret reaches the connector's log or the cloud.
 
+#[path = "common/browser.rs"]
+mod browser;
 #[path = "common/proxy_site.rs"]
 mod proxy_site;
 #[path = "common/relay_site.rs"]
@@ -11,9 +13,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use browser::{Browser, spki_sha256_base64};
 use cloud_emulator::TaskSpec;
 use proxy_site::{Client, issue_localhost, login, text};
 use relay_site::{Connector, Site};
+use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 
 const PASSWORD: &str = "a long local password";
@@ -31,9 +35,10 @@ fn add_user(users_file: &std::path::Path, name: &str, password: &str) {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
-    let site = Site::start(40).await;
+/// A connector (`connector run`) with a `[local_proxy]` on a free port, user alice, and
+/// `extra` appended to its config; returns it once the proxy serves, with the port and the CA
+/// that issued the proxy's certificate.
+async fn start_connector(site: &Site, extra: &str) -> (Connector, u16, String) {
     let (ca_pem, cert_pem, key_pem) = issue_localhost();
     site.write("proxy.pem", &cert_pem);
     site.write("proxy.key", &key_pem);
@@ -44,7 +49,7 @@ async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
     let mut text_of_config = std::fs::read_to_string(&config).expect("config");
     text_of_config.push_str(&format!(
         "\n[local_proxy]\nlisten = \"127.0.0.1:{port}\"\ncert_file = \"proxy.pem\"\nkey_file = \"proxy.key\"\n\
-         dashboard_url = \"{}\"\ndashboard_token = {{ file = \"dashboard-token\" }}\n",
+         dashboard_url = \"{}\"\ndashboard_token = {{ file = \"dashboard-token\" }}\n{extra}",
         site.cloud.relay_url()
     ));
     std::fs::write(&config, text_of_config).expect("config");
@@ -56,6 +61,13 @@ async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
         assert!(started.elapsed() < Duration::from_secs(60), "no proxy: {}", connector.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (connector, port, ca_pem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
+    let site = Site::start(40).await;
+    let (mut connector, port, ca_pem) = start_connector(&site, "").await;
     assert!(connector.log().contains("certificate_sha256="), "the fingerprint is reported");
 
     let sync = site.cloud.enqueue(TaskSpec::new("uem.sync", Some("maas360"), json!({})));
@@ -74,7 +86,7 @@ async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
     let anonymous = client.get("/_connector/status", &[]).await;
     assert_eq!(anonymous.status(), 401, "the login page for the unauthenticated");
     let status = text(&client.get("/_connector/status", &[("cookie", &cookie)]).await);
-    assert!(status.contains("<b id=\"relay\">up: the relay answers polls</b>"), "{status}");
+    assert!(status.contains("<b id=\"relay\">up: the relay answers</b>"), "{status}");
     assert!(status.contains("<td>maas360</td><td>uem</td>"), "{status}");
     assert!(status.contains("id=\"problems\""), "{status}");
     for value in site.personal_values() {
@@ -91,4 +103,54 @@ async fn the_connector_serves_the_proxy_and_logs_no_personal_data() {
         assert!(!log.contains(secret), "a secret in the connector's log");
     }
     site.assert_cloud_holds_no_plaintext(&[]);
+}
+
+/// The status page in headless Chromium: behind the login, it shows the link, the instances and
+/// the recent problems, and text a plugin or a config chose (here a failing self-test check named
+/// after markup) is shown as text and runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sees_the_status_page_in_a_browser_and_nothing_in_it_runs() {
+    const HOSTILE: &str = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+    let site = Site::start(5).await;
+    let probe = format!(
+        "\n[instances.probe]\nplugin = \"test_plugin_probe.wasm\"\nkind = \"uem\"\n\n\
+         [instances.probe.config]\nsecrets_to_probe = [{HOSTILE:?}]\n"
+    );
+    let (connector, port, _) = start_connector(&site, &probe).await;
+    // The probe's self-test fails its check of that secret: a warning, kept for the status page.
+    let started = Instant::now();
+    while !connector.log().contains("checks failed") {
+        assert!(started.elapsed() < Duration::from_secs(60), "no failed self-test: {}", connector.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pem = std::fs::read(site.path("proxy.pem")).expect("certificate");
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).expect("PEM");
+    let browser = Browser::start(Some(&spki_sha256_base64(&der))).await;
+    let origin = format!("https://127.0.0.1:{port}");
+
+    browser.goto(&format!("{origin}/_connector/status")).await;
+    assert!(browser.exists("#login").await, "the status page is behind the login");
+    browser.fill("#username", "alice").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.submit("#login").await;
+    browser.wait_for("#plugins").await;
+    assert_eq!(browser.current_url().await, format!("{origin}/_connector/status"));
+
+    let started = Instant::now();
+    while browser.text_of("#relay").await != "up: the relay answers" {
+        assert!(started.elapsed() < Duration::from_secs(30), "relay link: {}", browser.text_of("#relay").await);
+        browser.goto(&format!("{origin}/_connector/status")).await;
+    }
+    let instances = browser
+        .eval("return Array.from(document.querySelectorAll('#plugins tr td:first-child')).map(td => td.textContent)")
+        .await;
+    for instance in ["maas360", "probe", "siem-json", "mail"] {
+        assert!(instances.as_array().is_some_and(|a| a.iter().any(|i| i == instance)), "{instance}: {instances}");
+    }
+    let problems = browser.text_of("#problems").await;
+    assert!(problems.contains(HOSTILE), "the check's name is shown as written: {problems}");
+    assert!(!browser.alert_open().await, "a script from the problem list ran");
+    let injected = browser.eval("return document.querySelectorAll('#problems img, #problems script').length").await;
+    assert_eq!(injected, serde_json::Value::from(0), "no element came out of a problem's text");
+    browser.close().await;
 }

@@ -1,5 +1,6 @@
-//! `connector run --config FILE`: loads every plugin instance, self-tests each, then takes tasks
-//! from the cloud relay (when `[relay]` is configured) until SIGINT or SIGTERM, and drains.
+//! `connector run --config FILE`: loads every plugin instance, self-tests each (in the
+//! background, all at once), and takes tasks from the cloud relay (when `[relay]` is configured)
+//! until SIGINT or SIGTERM, then drains. `--once` waits for the self-tests and exits.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -49,17 +50,24 @@ pub async fn run(file: &Path, once: bool) -> ExitCode {
         allocation = ?runtime.engine().allocation(),
         "connector started"
     );
-    let mut healthy = true;
-    for instance in runtime.instances().values() {
-        healthy &= self_test(&runtime, instance, &name).await;
-        // Without a relay, a sync proves the inventory path; with one, the cloud asks for syncs.
-        if instance.kind() == PluginKind::Uem && (relay.is_none() || once) {
-            healthy &= inventory_sync(&runtime, instance).await;
-        }
-    }
+    // Without a relay, a sync proves the inventory path; with one, the cloud asks for syncs.
+    let sync = relay.is_none() || once;
     if once {
+        let healthy = startup_checks(runtime.clone(), name.clone(), sync).await;
         return if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
+    // While serving, the checks run beside everything else: an unreachable UEM must not hold
+    // back /healthz, the relay link or the other instances for as long as its deadline.
+    let _checks = AbortOnDrop(tokio::spawn({
+        let (runtime, name) = (runtime.clone(), name.clone());
+        async move {
+            if startup_checks(runtime, name, sync).await {
+                tracing::info!("start-up checks passed");
+            } else {
+                tracing::warn!("start-up checks: some instances failed (above); the connector serves the others");
+            }
+        }
+    }));
     // Plugins and config are reloaded while the connector serves: on file changes, and on SIGHUP.
     let _watching = match watch::watch(runtime.clone(), file.to_path_buf(), plugin_dir, name.clone()) {
         Ok(watching) => Some(watching),
@@ -260,6 +268,29 @@ fn random_run_id() -> String {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Self-tests every instance and, with `sync`, syncs each UEM's inventory: all instances at once,
+/// so the slowest sets the time. `true` when every check passed.
+async fn startup_checks(runtime: Arc<PluginRuntime>, connector: String, sync: bool) -> bool {
+    let mut checks = tokio::task::JoinSet::new();
+    for instance in runtime.instances().values() {
+        let instance = instance.clone();
+        let (runtime, connector) = (runtime.clone(), connector.clone());
+        checks.spawn(async move {
+            let mut healthy = self_test(&runtime, &instance, &connector).await;
+            if sync && instance.kind() == PluginKind::Uem {
+                healthy &= inventory_sync(&runtime, &instance).await;
+            }
+            healthy
+        });
+    }
+    let mut healthy = true;
+    while let Some(result) = checks.join_next().await {
+        // A check that panicked failed.
+        healthy &= result.unwrap_or(false);
+    }
+    healthy
 }
 
 /// Runs an instance's self-test and logs the outcome; `false` unless it passed.

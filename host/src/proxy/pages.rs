@@ -84,7 +84,7 @@ pub fn status(
         return error(StatusCode::NOT_FOUND, "This proxy runs without a connector to report on.");
     };
     let relay = match overview.relay_up() {
-        Some(true) => "up: the relay answers polls",
+        Some(true) => "up: the relay answers",
         Some(false) => "down: registering or polling failed; the connector keeps trying",
         None => "not configured (no [relay])",
     };

@@ -460,13 +460,15 @@ fn set_cookie(response: &mut Response<ProxyBody>, cookie: &str) {
     }
 }
 
-/// `next` only ever leads to a path of this origin: never `//host`, `/\host` or a full URL.
+/// `next` only ever leads to a path of this origin: never `//host`, `/\host` or a full URL; of the
+/// proxy's own pages, only those an admin reads (not login or logout).
 fn local_path(next: &str) -> String {
+    let own_page = next.split(['?', '#']).next().unwrap_or_default();
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control())
-        && !next.starts_with("/_connector/");
+        && (!next.starts_with("/_connector/") || [STATUS_PATH, ACCOUNT_PATH].contains(&own_page));
     if ok { next.to_string() } else { "/".to_string() }
 }
 
@@ -494,9 +496,17 @@ mod tests {
     #[test]
     fn next_stays_on_this_origin() {
         assert_eq!(local_path("/dashboard?q=1"), "/dashboard?q=1");
-        for bad in
-            ["//evil.example", "/\\evil.example", "https://evil.example/", "dashboard", "/_connector/logout", "/a\nb"]
-        {
+        assert_eq!(local_path("/_connector/status"), "/_connector/status");
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "dashboard",
+            "/_connector/logout",
+            "/_connector/login?next=/_connector/login",
+            "/_connector/statusx",
+            "/a\nb",
+        ] {
             assert_eq!(local_path(bad), "/", "{bad:?}");
         }
     }

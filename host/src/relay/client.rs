@@ -73,7 +73,8 @@ pub struct Identity {
 pub struct Session {
     token: SecretString,
     pub registered: Registered,
-    generation: u64,
+    /// Counts registrations: a new value is a session the relay has just granted.
+    pub generation: u64,
 }
 
 pub struct RelayClient {

@@ -153,7 +153,7 @@ impl RelayLink {
         outcome.map(|()| report)
     }
 
-    /// Keeps `state` told whether the relay answers polls. Set before [`RelayLink::serve`].
+    /// Keeps `state` told whether the relay answers (its registration or the last poll). Set before [`RelayLink::serve`].
     pub fn report_state(&self, state: LinkState) {
         let _ = self.state.set(state);
     }
@@ -173,6 +173,9 @@ impl RelayLink {
     async fn poll(self: &Arc<Self>) -> LinkError {
         let mut lane = Lane::new(self.client.endpoint().clone());
         let mut backoff = Backoff::relay();
+        // The session generation last seen: a new one is a registration the relay just answered,
+        // so the link is up without waiting for the first long poll to come back.
+        let mut seen = 0;
         loop {
             // The slots are never closed, so this waits until one is free.
             let Ok(first) = self.slots.clone().acquire_owned().await else {
@@ -190,6 +193,10 @@ impl RelayLink {
                     Err(fatal) => return fatal,
                 },
             };
+            if session.generation != seen {
+                seen = session.generation;
+                self.set_up(true);
+            }
             let max = session.registered.max_batch.max(1) as usize;
             let mut slots = vec![first];
             while slots.len() < max {
