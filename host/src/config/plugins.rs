@@ -7,6 +7,8 @@
 //! signatures = "require"         # require: refuse unsigned plugins; warn (default): load, log it
 //! cache_dir = "plugin-cache"     # compiled plugins; relative to this file (default: plugin-cache)
 //!
+//! trusted_dir = "/usr/share/msc/trusted-publishers"   # more publishers: one <name>.pub file each
+//!
 //! [plugins.trusted]              # publishers whose signed plugins load, each with its public key
 //! acme = "msc-ed25519:Y1qzOlJKYC00D+Jkw9gJWqakLhcM6uom8allfF1i2Gk="   # `connector plugins keygen`
 //! ```
@@ -63,7 +65,15 @@ pub(super) struct RawPlugins {
     /// (`msc-ed25519:…`, from `connector plugins keygen`).
     #[serde(default)]
     trusted: BTreeMap<String, String>,
+    /// A folder of more trusted publishers: each `<publisher>.pub` file holds that publisher's
+    /// public key. For keys a package installs and updates without an edit of this file (the
+    /// Debian package's `/usr/share/msc/trusted-publishers`); other files are ignored. Read at
+    /// every config load (and `systemctl reload`).
+    trusted_dir: Option<PathBuf>,
 }
+
+/// The extension of publisher key files in `trusted_dir`.
+const PUBLISHER_KEY_EXTENSION: &str = "pub";
 
 impl Validator<'_> {
     pub(super) fn plugins(&mut self, base: &Path, raw: RawPlugins) -> PluginsConfig {
@@ -88,16 +98,59 @@ impl Validator<'_> {
                 Err(e) => self.error(at, e.to_string()),
             }
         }
+        if let Some(dir) = &raw.trusted_dir {
+            self.trusted_dir(&key.key("trusted_dir"), &base.join(dir), &mut trusted);
+        }
         let signatures = raw.signatures.unwrap_or_default();
-        if signatures == SignaturePolicy::Require && raw.trusted.is_empty() {
+        if signatures == SignaturePolicy::Require && trusted.is_empty() {
             self.error(
                 key.key("signatures"),
-                "is \"require\" but [plugins.trusted] lists no publisher: every plugin would be refused",
+                "is \"require\" but neither [plugins.trusted] nor `trusted_dir` names a publisher: every plugin \
+                 would be refused",
             );
         }
         config.signatures = signatures;
         config.trusted = trusted;
         config
+    }
+}
+
+impl Validator<'_> {
+    /// Adds each `<publisher>.pub` of `dir` to `trusted`. A publisher also in `[plugins.trusted]`
+    /// must have the same key there: two keys for one name would leave the admin guessing.
+    fn trusted_dir(&mut self, at: &KeyPath, dir: &Path, trusted: &mut TrustedPublishers) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.error(at.clone(), format!("{}: cannot be read: {e}", dir.display())),
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == PUBLISHER_KEY_EXTENSION) && path.is_file())
+            .collect();
+        files.sort();
+        for file in files {
+            let publisher = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let problem = |reason: &dyn std::fmt::Display| format!("{}: {reason}", file.display());
+            if let Err(e) = check_publisher_name(&publisher) {
+                self.error(at.clone(), problem(&e));
+                continue;
+            }
+            let key = match std::fs::read_to_string(&file) {
+                Ok(text) => PublicKey::parse(text.trim()),
+                Err(e) => {
+                    self.error(at.clone(), problem(&format!("cannot be read: {e}")));
+                    continue;
+                }
+            };
+            match key {
+                Ok(key) if trusted.get(&publisher).is_some_and(|known| *known != key) => self.error(
+                    at.clone(),
+                    problem(&format!("`{publisher}` has another key in [plugins.trusted]: keep one of the two")),
+                ),
+                Ok(key) => trusted.insert(publisher, key),
+                Err(e) => self.error(at.clone(), problem(&e)),
+            }
+        }
     }
 }
 
@@ -158,12 +211,36 @@ mod tests {
     }
 
     #[test]
+    fn publishers_from_a_folder_of_key_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (msc, acme) = (SecretKey::from_seed(&[1; 32]).public_key(), SecretKey::from_seed(&[2; 32]).public_key());
+        std::fs::write(dir.path().join("msc.pub"), format!("{msc}\n")).expect("write");
+        std::fs::write(dir.path().join("README"), "not a key").expect("write");
+        let text = format!("[plugins]\nsignatures = \"require\"\ntrusted_dir = {:?}\n", dir.path());
+        let config = parse(&text).expect("valid");
+        assert_eq!(config.plugins.trusted.get("msc"), Some(&msc));
+        assert!(config.plugins.trusted.get("README").is_none());
+
+        // The same publisher in the table: the same key is fine, another is an error.
+        let same = parse(&format!("{text}[plugins.trusted]\nmsc = \"{msc}\"\n")).expect("same key");
+        assert_eq!(same.plugins.trusted.get("msc"), Some(&msc));
+        let errors = parse(&format!("{text}[plugins.trusted]\nmsc = \"{acme}\"\n")).expect_err("two keys");
+        assert!(errors[0].contains("plugins.trusted_dir:") && errors[0].contains("another key"), "{errors:?}");
+
+        std::fs::write(dir.path().join("bad.pub"), "msc-ed25519:AAAA").expect("write");
+        let errors = parse(&text).expect_err("bad key file");
+        assert!(errors[0].contains("bad.pub: `msc-ed25519:AAAA` is not a plugin signing public key"), "{errors:?}");
+        let errors = parse("[plugins]\ntrusted_dir = \"/nonexistent/keys\"\n").expect_err("no folder");
+        assert!(errors[0].contains("plugins.trusted_dir: /nonexistent/keys: cannot be read"), "{errors:?}");
+    }
+
+    #[test]
     fn require_without_trusted_publishers_is_refused() {
         let errors = parse("[plugins]\nsignatures = \"require\"\n").expect_err("refused");
         assert_eq!(
             errors,
             [
-                "/etc/msc/c.toml:2:14: plugins.signatures: is \"require\" but [plugins.trusted] lists no publisher: every plugin would be refused"
+                "/etc/msc/c.toml:2:14: plugins.signatures: is \"require\" but neither [plugins.trusted] nor `trusted_dir` names a publisher: every plugin would be refused"
             ]
         );
     }
