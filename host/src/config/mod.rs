@@ -71,6 +71,7 @@ pub mod reference;
 pub mod relay;
 pub mod schema;
 pub mod siem;
+pub mod writable;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -480,6 +481,22 @@ impl Validator<'_> {
         });
         let local_proxy = raw.local_proxy.and_then(|raw| self.local_proxy(base, raw, relay.as_ref()));
         let siem = raw.siem.and_then(|raw| self.siem(base, raw)).filter(|siem| self.formatters_exist(siem, &declared));
+        let has_store = raw.store.is_some();
+        let store_dir = base.join(raw.store.map_or_else(|| PathBuf::from(DEFAULT_STORE_DIR), |s| s.dir));
+        // The store is opened only for the relay (the mail outbox) and SIEM queues.
+        let store_used = relay.is_some() || siem.is_some();
+        if store_used {
+            let key = if has_store { KeyPath::root().key("store").key("dir") } else { KeyPath::root() };
+            self.writable(key, &store_dir, writable::check_dir);
+        }
+        self.writable(KeyPath::root().key("plugins").key("cache_dir"), &plugins.cache_dir, writable::check_dir);
+        if let Some(proxy) = &local_proxy {
+            let key = KeyPath::root().key("local_proxy");
+            self.writable(key.key("audit_log"), &proxy.audit_log, writable::check_file);
+            if let local_proxy::CertificateSource::SelfSigned { dir } = &proxy.certificate {
+                self.writable(key.key("tls_dir"), dir, writable::check_dir);
+            }
+        }
         Some(Config {
             file: file.to_path_buf(),
             connector,
@@ -491,10 +508,24 @@ impl Validator<'_> {
             admin,
             local_proxy,
             siem,
-            store_dir: base.join(raw.store.map_or_else(|| PathBuf::from(DEFAULT_STORE_DIR), |s| s.dir)),
+            store_dir,
             mail: self.mail(raw.mail),
             warnings: Vec::new(),
         })
+    }
+
+    /// Warns when `check` says the connector could not write `path`: the service would fail
+    /// there later, with less of a hint.
+    fn writable(&mut self, key: KeyPath, path: &Path, check: fn(&Path) -> Result<(), String>) {
+        if let Err(reason) = check(path) {
+            self.warning(
+                key,
+                format!(
+                    "the connector writes to {} but {reason}; under the packaged service only /var/lib/msc is writable",
+                    path.display()
+                ),
+            );
+        }
     }
 
     /// Every SIEM target's formatter is a configured instance of kind `siem`.
@@ -728,6 +759,21 @@ mod tests {
 
     fn errors(result: Result<Config, ConfigError>) -> Vec<String> {
         result.expect_err("config must be refused").errors().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn paths_the_connector_cannot_write_are_warned_about_at_their_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Even root cannot create files in /proc: the stand-in for a read-only /etc under the service.
+        let file = write(dir.path(), "connector.toml", "[plugins]\ncache_dir = \"/proc/msc-cache\"\n");
+        let config = Config::load(&file).expect("a warning, not an error");
+        let warnings: Vec<String> = config.warnings.iter().map(|d| d.to_string()).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("connector.toml:2:13: warning: plugins.cache_dir: the connector writes to /proc/msc-cache but /proc is not writable"),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].ends_with("under the packaged service only /var/lib/msc is writable"), "{warnings:?}");
     }
 
     #[test]
