@@ -38,7 +38,7 @@ pub enum HttpError {
     InvalidUrl(String),
     /// The origin is not granted to this instance.
     Denied(String),
-    /// DNS failure or refused connection.
+    /// The host name does not resolve, or the connection was refused: nothing was sent.
     Unreachable(String),
     /// TLS handshake or certificate verification failed.
     Tls(String),
@@ -46,7 +46,8 @@ pub enum HttpError {
     Timeout,
     /// The body exceeded the request's limit.
     TooLarge(usize),
-    /// Anything else the transport reported.
+    /// Anything else the transport reported, e.g. a connection closed before the response: the
+    /// request may have arrived.
     Transport(String),
     /// The response arrived but its body is not what was expected.
     Body(String),
@@ -556,30 +557,81 @@ fn body_error(e: StreamError) -> HttpError {
 }
 
 fn transport_error(target: &Target, code: ErrorCode) -> HttpError {
+    let origin = target.origin();
     match code {
-        ErrorCode::HttpRequestDenied => HttpError::Denied(target.origin()),
+        ErrorCode::HttpRequestDenied => HttpError::Denied(origin),
         ErrorCode::DnsTimeout
         | ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout
         | ErrorCode::HttpResponseTimeout => HttpError::Timeout,
+        // Closed after the request may have been written: possibly delivered (`Sent::Maybe`).
+        ErrorCode::ConnectionTerminated => HttpError::Transport(format!("{origin}: {}", describe(&code))),
         ErrorCode::DnsError(_)
         | ErrorCode::DestinationNotFound
         | ErrorCode::DestinationUnavailable
         | ErrorCode::DestinationIpProhibited
         | ErrorCode::DestinationIpUnroutable
-        | ErrorCode::ConnectionRefused
-        | ErrorCode::ConnectionTerminated => HttpError::Unreachable(format!("{}: {code:?}", target.origin())),
+        | ErrorCode::ConnectionRefused => HttpError::Unreachable(format!("{origin}: {}", describe(&code))),
         ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
-            HttpError::Tls(format!("{}: {code:?}", target.origin()))
+            HttpError::Tls(format!("{origin}: {}", describe(&code)))
         }
-        other => HttpError::Transport(format!("{}: {other:?}", target.origin())),
+        other => HttpError::Transport(format!("{origin}: {}", describe(&other))),
+    }
+}
+
+/// A `wasi:http` error code in words an admin can act on.
+fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::DnsError(payload) => match &payload.rcode {
+            Some(rcode) => format!("the host name does not resolve (DNS {rcode})"),
+            None => "the host name does not resolve".into(),
+        },
+        ErrorCode::DestinationNotFound => "no such destination".into(),
+        ErrorCode::DestinationUnavailable => "the destination is unavailable".into(),
+        ErrorCode::DestinationIpProhibited => "connections to that address are prohibited".into(),
+        ErrorCode::DestinationIpUnroutable => "no route to that address".into(),
+        ErrorCode::ConnectionRefused => "connection refused".into(),
+        ErrorCode::ConnectionTerminated => "the connection was closed before a response".into(),
+        ErrorCode::TlsProtocolError => "the TLS handshake failed".into(),
+        ErrorCode::TlsCertificateError => "the server's certificate is not trusted".into(),
+        ErrorCode::TlsAlertReceived(alert) => match (&alert.alert_message, alert.alert_id) {
+            (Some(message), _) => format!("the server ended the TLS handshake: {message}"),
+            (None, Some(id)) => format!("the server ended the TLS handshake with alert {id}"),
+            (None, None) => "the server ended the TLS handshake".into(),
+        },
+        other => format!("{other:?}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_errors_in_words_and_whether_they_were_sent() {
+        use crate::bindings::base::wasi::http::types::{DnsErrorPayload, TlsAlertReceivedPayload};
+        let target = Target::parse("https://uem.example.com/x", &[]).expect("valid");
+        let dns = transport_error(&target, ErrorCode::DnsError(DnsErrorPayload { rcode: None, info_code: None }));
+        assert_eq!(dns.to_string(), "unreachable: https://uem.example.com: the host name does not resolve");
+        assert_eq!(dns.sent(), Sent::No);
+        let refused = transport_error(&target, ErrorCode::ConnectionRefused);
+        assert_eq!(refused.to_string(), "unreachable: https://uem.example.com: connection refused");
+        let closed = transport_error(&target, ErrorCode::ConnectionTerminated);
+        assert_eq!(closed.sent(), Sent::Maybe, "a connection closed mid-request may have carried it");
+        assert!(closed.to_string().contains("the connection was closed before a response"), "{closed}");
+        let certificate = transport_error(&target, ErrorCode::TlsCertificateError);
+        assert_eq!(
+            certificate.to_string(),
+            "TLS failed: https://uem.example.com: the server's certificate is not trusted"
+        );
+        let alert = transport_error(
+            &target,
+            ErrorCode::TlsAlertReceived(TlsAlertReceivedPayload { alert_id: Some(40), alert_message: None }),
+        );
+        assert!(alert.to_string().ends_with("the server ended the TLS handshake with alert 40"), "{alert}");
+        assert!(!format!("{dns}{refused}{closed}{certificate}{alert}").contains("ErrorCode"));
+    }
 
     #[test]
     fn splits_urls() {

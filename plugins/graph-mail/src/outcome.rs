@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use msc_sdk::http::HttpError;
+use msc_sdk::http::{HttpError, Sent};
 use msc_sdk::mail::{Delivery, Failure, SendError, ServerReply};
 use msc_sdk::{Error, json};
 use serde_json::Value;
@@ -71,16 +71,11 @@ pub fn transport(error: HttpError) -> SendError {
         HttpError::Denied(_) | HttpError::InvalidUrl(_) | HttpError::Tls(_) | HttpError::Status { .. } => {
             SendError::Failed(error.into())
         }
-        // The SDK folds a reset mid-request in with refused connections; only the latter is
-        // certain not to have carried the message.
-        HttpError::Unreachable(ref text) if !text.contains("ConnectionTerminated") => {
+        // Only a request that certainly never left (unresolved, refused) is safe to send again.
+        _ if error.sent() == Sent::No => {
             SendError::Deferred(failure(format!("Graph could not be reached ({message}); nothing was sent")))
         }
-        HttpError::Unreachable(_)
-        | HttpError::Timeout
-        | HttpError::Transport(_)
-        | HttpError::TooLarge(_)
-        | HttpError::Body(_) => SendError::OutcomeUnknown(failure(format!(
+        _ => SendError::OutcomeUnknown(failure(format!(
             "no answer from Graph after the message was sent ({message}); it may still be sent, so it is not retried"
         ))),
     }
@@ -212,11 +207,11 @@ mod tests {
         }
         assert!(matches!(transport(HttpError::Timeout), SendError::OutcomeUnknown(_)));
         assert!(matches!(
-            transport(HttpError::Unreachable("https://h: ConnectionTerminated".into())),
+            transport(HttpError::Transport("https://h: the connection was closed before a response".into())),
             SendError::OutcomeUnknown(_)
         ));
         assert!(matches!(
-            transport(HttpError::Unreachable("https://h: ConnectionRefused".into())),
+            transport(HttpError::Unreachable("https://h: connection refused".into())),
             SendError::Deferred(_)
         ));
         assert!(matches!(transport(HttpError::Tls("x".into())), SendError::Failed(Error::InvalidConfig(_))));
