@@ -16,65 +16,54 @@ pub fn config_schema() -> Schema {
     schema
 }
 
-/// A duration written as text: `30s`, `15m`, `8h`, `3d`, `1h 30m`.
-pub struct DurationText;
+/// Declares a marker type whose schema is `$schema`, written out wherever a field uses it
+/// (`#[schemars(with = "…")]`): for values the config reads as text, or as anything.
+macro_rules! inline_schema {
+    ($(#[$doc:meta])* $name:ident, $schema_name:literal, $schema:tt) => {
+        $(#[$doc])*
+        pub struct $name;
 
-impl JsonSchema for DurationText {
-    fn schema_name() -> Cow<'static, str> {
-        "Duration".into()
-    }
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                $schema_name.into()
+            }
 
-    fn inline_schema() -> bool {
-        true
-    }
+            fn inline_schema() -> bool {
+                true
+            }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "format": "duration",
-            "pattern": r"^\s*\d+\s*[a-zµ]+(\s*\d+\s*[a-zµ]+)*\s*$",
-            "examples": ["30s", "15m", "8h", "3d"],
-        })
-    }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
 }
 
-/// A size in bytes written as text: `64MiB`, `1GiB`, `512KiB`.
-pub struct ByteSizeText;
-
-impl JsonSchema for ByteSizeText {
-    fn schema_name() -> Cow<'static, str> {
-        "ByteSize".into()
+inline_schema!(
+    /// A duration written as text: `30s`, `15m`, `8h`, `3d`, `1h 30m`.
+    DurationText,
+    "Duration",
+    {
+        "type": "string",
+        "format": "duration",
+        "pattern": r"^\s*\d+\s*[a-zµ]+(\s*\d+\s*[a-zµ]+)*\s*$",
+        "examples": ["30s", "15m", "8h", "3d"],
     }
+);
 
-    fn inline_schema() -> bool {
-        true
-    }
+inline_schema!(
+    /// A size in bytes written as text: `64MiB`, `1GiB`, `512KiB`.
+    ByteSizeText,
+    "ByteSize",
+    { "type": "string", "format": "byte-size", "examples": ["64MiB", "1GiB"] }
+);
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "format": "byte-size",
-            "examples": ["64MiB", "1GiB"],
-        })
-    }
-}
-
-/// Any TOML value: settings whose meaning belongs to a plugin.
-pub struct AnyValue;
-
-impl JsonSchema for AnyValue {
-    fn schema_name() -> Cow<'static, str> {
-        "AnyValue".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!(true)
-    }
-}
+inline_schema!(
+    /// Any TOML value: settings whose meaning belongs to a plugin.
+    AnyValue,
+    "AnyValue",
+    true
+);
 
 /// `duration` as the config writes it, for defaults in the schema.
 pub fn duration(duration: Duration) -> String {
