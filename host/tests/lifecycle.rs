@@ -112,6 +112,8 @@ async fn a_swap_under_two_hammering_callers_fails_no_call() {
     site.deploy(&site.plugin(), &std::fs::read(built("test_plugin_version_b.wasm")).expect("read"));
     site.wait_for("version B serving", |s| s.reloads == 1).await;
     let swap_time = swapped_at.elapsed();
+    let self_test = site.status().self_test.expect("the swapped-in version's self-test is kept");
+    assert_eq!(self_test.verdict, "passed", "{self_test:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     for caller in callers {

@@ -147,10 +147,16 @@ async fn an_admin_sees_the_status_page_in_a_browser_and_nothing_in_it_runs() {
     for instance in ["maas360", "probe", "siem-json", "mail"] {
         assert!(instances.as_array().is_some_and(|a| a.iter().any(|i| i == instance)), "{instance}: {instances}");
     }
+    // The probe's row says its self-test found a problem, with the check's name as text.
+    let probe_row = browser
+        .eval("return Array.from(document.querySelectorAll('#plugins tr')).map(tr => tr.textContent).find(t => t.startsWith('probe')) || ''")
+        .await;
+    let probe_row = probe_row.as_str().unwrap_or_default();
+    assert!(probe_row.contains("degraded: ") && probe_row.contains(HOSTILE), "{probe_row}");
     let problems = browser.text_of("#problems").await;
     assert!(problems.contains(HOSTILE), "the check's name is shown as written: {problems}");
     assert!(!browser.alert_open().await, "a script from the problem list ran");
-    let injected = browser.eval("return document.querySelectorAll('#problems img, #problems script').length").await;
-    assert_eq!(injected, serde_json::Value::from(0), "no element came out of a problem's text");
+    let injected = browser.eval("return document.querySelectorAll('img, script').length").await;
+    assert_eq!(injected, serde_json::Value::from(0), "no element came out of a self-test's or a problem's text");
     browser.close().await;
 }

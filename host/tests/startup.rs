@@ -7,7 +7,14 @@ use std::time::{Duration, Instant};
 #[path = "common/relay_site.rs"]
 mod relay_site;
 
-use relay_site::{Connector, Site, admin_get_text};
+use relay_site::{Connector, Site, admin_get, admin_get_text};
+
+/// `instance`'s self-test as `/plugins` reports it: `null` until it has run.
+async fn self_test_of(admin: &str, instance: &str) -> serde_json::Value {
+    let plugins = admin_get(admin, "/plugins").await;
+    let plugins = plugins.as_array().cloned().unwrap_or_default();
+    plugins.into_iter().find(|p| p["instance"] == instance).map(|p| p["self_test"].clone()).unwrap_or_default()
+}
 
 /// The verdict line of `instance`'s self-test in `log`, if it has come.
 fn verdict<'a>(log: &'a str, instance: &str) -> Option<&'a str> {
@@ -82,6 +89,7 @@ access_key = {{ file = "access-key" }}
     };
     assert_eq!(health.0, 200, "{health:?}");
     assert!(verdict(&connector.log(), "a-silent-uem").is_none(), "the listener waited for the self-test");
+    assert!(self_test_of(&admin, "a-silent-uem").await.is_null(), "a verdict before the self-test ended");
 
     // So does the relay link: the connector is ready and takes a task meanwhile.
     let ready = loop {
@@ -120,4 +128,9 @@ access_key = {{ file = "access-key" }}
     let line = verdict(&log, "a-silent-uem").unwrap_or_default();
     assert!(line.contains("self-test failed"), "{line}");
     assert_eq!(admin_get_text(&admin, "/healthz").await.0, 200);
+    // Admins see each verdict without reading the log.
+    let silent = self_test_of(&admin, "a-silent-uem").await;
+    assert_eq!(silent["verdict"], "failed", "{silent}");
+    assert!(silent["detail"].as_str().is_some_and(|d| d.contains("deadline of 20s")), "{silent}");
+    assert_eq!(self_test_of(&admin, "maas360").await["verdict"], "passed");
 }

@@ -12,6 +12,7 @@ use connector::capabilities::log::sanitize;
 use connector::config::{Config, RuntimeSettings};
 use connector::plugins::PluginEngine;
 use connector::plugins::inspect::{self as plugin_inspect, Inspection};
+use connector::plugins::self_test::{self, SelfTestStatus};
 use connector::plugins::signature::{
     self as plugin_signature, PublicKey, SecretKey, SignatureError, TrustedPublishers, check_publisher_name, sig_path,
 };
@@ -249,12 +250,13 @@ pub async fn list(file: &Path) -> ExitCode {
                     };
                     let signer = p.publisher.as_deref().map_or("unsigned".to_string(), |s| format!("signed by {s}"));
                     println!(
-                        "{:<20} {:<5} {} sha256 {} {signer}, reloads {}: {state}",
+                        "{:<20} {:<5} {} sha256 {} {signer}, reloads {}: {state}; self-test {}",
                         p.instance,
                         p.kind,
                         p.plugin.display(),
                         p.sha256.get(..16).unwrap_or(&p.sha256),
-                        p.reloads
+                        p.reloads,
+                        sanitize(&self_test::describe(p.self_test.as_ref()))
                     );
                 }
                 return ExitCode::SUCCESS;
@@ -321,6 +323,7 @@ struct PluginStatusView {
     refused: Option<String>,
     file_missing: bool,
     reloads: u64,
+    self_test: Option<SelfTestStatus>,
 }
 
 fn fail(code: u8, error: &dyn std::fmt::Display) -> ExitCode {

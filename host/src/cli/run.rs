@@ -296,7 +296,9 @@ async fn startup_checks(runtime: Arc<PluginRuntime>, connector: String, sync: bo
 /// Runs an instance's self-test and logs the outcome; `false` unless it passed.
 async fn self_test(runtime: &PluginRuntime, instance: &Arc<PluginInstance>, connector: &str) -> bool {
     let name = instance.name().as_str();
-    match self_test::run(instance, connector).await {
+    let verdict = self_test::run(instance, connector).await;
+    runtime.record_self_test(instance.name(), &verdict);
+    match verdict {
         Verdict::Passed(summary) => {
             tracing::info!(instance = name, "self-test: {}", shown(runtime, &summary));
             true

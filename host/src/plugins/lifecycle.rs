@@ -84,14 +84,15 @@ impl PluginRuntime {
             return PluginReload::Unchanged;
         }
         let candidate = Arc::new(user.candidate(plugin.clone()));
-        match self_test::run(&candidate, connector).await {
+        let verdict = self_test::run(&candidate, connector).await;
+        match &verdict {
             Verdict::Failed(reason) => {
-                return PluginReload::Refused(format!("self-test failed: {}", self.scrubbed(&reason)));
+                return PluginReload::Refused(format!("self-test failed: {}", self.scrubbed(reason)));
             }
             Verdict::Degraded(problem) => tracing::warn!(
                 instance = %user.name(),
                 "the new version's self-test found a problem outside the plugin; swapping it in anyway: {}",
-                self.scrubbed(&problem)
+                self.scrubbed(problem)
             ),
             Verdict::Passed(_) => {}
         }
@@ -103,6 +104,7 @@ impl PluginRuntime {
             );
         }
         user.swap(plugin.clone());
+        self.record_self_test(user.name(), &verdict);
         PluginReload::Swapped {
             sha256: plugin.sha256.clone(),
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -135,6 +137,12 @@ impl PluginRuntime {
             PluginReload::Unchanged => self.set_status(name, |s| s.file_missing = false),
             PluginReload::Missing => {}
         }
+    }
+
+    /// Keeps `verdict` as the self-test of `name`'s serving version, for admins to see.
+    pub fn record_self_test(&self, name: &InstanceName, verdict: &Verdict) {
+        let status = verdict.status(|text| self.scrubbed(text));
+        self.set_status(name, |s| s.self_test = Some(status));
     }
 
     fn scrubbed(&self, text: &str) -> String {

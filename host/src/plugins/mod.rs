@@ -69,6 +69,9 @@ pub struct PluginStatus {
     /// The file is gone; the loaded version serves until the config drops the instance.
     pub file_missing: bool,
     pub reloads: u64,
+    /// The serving version's last self-test; `None` until one has run since the config was
+    /// (re)loaded.
+    pub self_test: Option<self_test::SelfTestStatus>,
 }
 
 impl PluginRuntime {
@@ -109,6 +112,7 @@ impl PluginRuntime {
                     refused: None,
                     file_missing: false,
                     reloads,
+                    self_test: None,
                 },
             );
         }

@@ -15,6 +15,16 @@ use super::worlds::{CallError, Error};
 use super::{Mail, Siem, Uem};
 use crate::ids::PluginKind;
 
+/// The last self-test of an instance's serving version, as `/plugins`, `/healthz` and the status
+/// page show it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SelfTestStatus {
+    /// `passed`; `degraded`: the system behind the plugin has a problem; `failed`: the plugin itself.
+    pub verdict: String,
+    /// The plugin's summary or problem, personal data scrubbed.
+    pub detail: String,
+}
+
 /// Texts here come from the plugin: callers scrub them before logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -23,6 +33,26 @@ pub enum Verdict {
     Degraded(String),
     /// The plugin itself failed.
     Failed(String),
+}
+
+/// An instance's last self-test in words, e.g. `passed: 3 checks passed`.
+pub fn describe(last: Option<&SelfTestStatus>) -> String {
+    match last {
+        Some(status) => format!("{}: {}", status.verdict, status.detail),
+        None => "not run since the config was loaded (at start: still running)".to_string(),
+    }
+}
+
+impl Verdict {
+    /// The verdict as shown to admins, its text passed through `scrub`.
+    pub fn status(&self, scrub: impl Fn(&str) -> String) -> SelfTestStatus {
+        let (verdict, detail) = match self {
+            Verdict::Passed(summary) => ("passed", summary),
+            Verdict::Degraded(problem) => ("degraded", problem),
+            Verdict::Failed(error) => ("failed", error),
+        };
+        SelfTestStatus { verdict: verdict.to_string(), detail: scrub(detail) }
+    }
 }
 
 pub async fn run(instance: &Arc<PluginInstance>, connector: &str) -> Verdict {

@@ -89,7 +89,7 @@ pub fn status(
         None => "not configured (no [relay])",
     };
     let mut body = format!("<h1>Connector status</h1>\n<p>Relay link: <b id=\"relay\">{relay}</b></p>\n");
-    body.push_str("<h2>Plugin instances</h2>\n<table id=\"plugins\">\n<tr><th>Instance</th><th>Kind</th><th>Version</th><th>Signed by</th><th>Reloads</th><th>State</th></tr>\n");
+    body.push_str("<h2>Plugin instances</h2>\n<table id=\"plugins\">\n<tr><th>Instance</th><th>Kind</th><th>Version</th><th>Signed by</th><th>Reloads</th><th>State</th><th>Self-test</th></tr>\n");
     for plugin in overview.plugins() {
         let state = match (&plugin.refused, plugin.file_missing) {
             (_, true) => "serving; the plugin file is gone".to_string(),
@@ -97,13 +97,14 @@ pub fn status(
             (None, false) => "serving".to_string(),
         };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&plugin.instance),
             plugin.kind,
             escape(plugin.sha256.get(..16).unwrap_or(&plugin.sha256)),
             escape(plugin.publisher.as_deref().unwrap_or("unsigned")),
             plugin.reloads,
-            escape(&state)
+            escape(&state),
+            escape(&crate::plugins::self_test::describe(plugin.self_test.as_ref()))
         ));
     }
     body.push_str("</table>\n<h2>Queues</h2>\n");
