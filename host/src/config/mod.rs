@@ -380,17 +380,25 @@ impl Config {
                 message: format!("cannot be read: {e}"),
             }],
         })?;
-        Self::parse(file, &text)
+        Self::validate(file, &text, true)
     }
 
-    /// Validates `text` as if read from `file` (which places relative paths).
+    /// Validates `text` as if read from `file` (which places relative paths). Unlike
+    /// [`Config::load`], it does not probe whether the connector could write where it will.
     pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        Self::validate(file, text, false)
+    }
+
+    fn validate(file: &Path, text: &str, probe_writes: bool) -> Result<Config, ConfigError> {
         let index = SourceIndex::parse(file, text).map_err(|d| ConfigError { diagnostics: vec![d] })?;
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError { diagnostics: vec![index.from_de_error(&e)] })?;
         let mut validator = Validator { index: &index, diagnostics: Vec::new() };
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let config = validator.config(file, &base, raw);
+        if let Some(config) = config.as_ref().filter(|_| probe_writes) {
+            validator.writable_paths(config);
+        }
         let (errors, warnings): (Vec<_>, Vec<_>) =
             validator.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
         match config {
@@ -481,22 +489,6 @@ impl Validator<'_> {
         });
         let local_proxy = raw.local_proxy.and_then(|raw| self.local_proxy(base, raw, relay.as_ref()));
         let siem = raw.siem.and_then(|raw| self.siem(base, raw)).filter(|siem| self.formatters_exist(siem, &declared));
-        let has_store = raw.store.is_some();
-        let store_dir = base.join(raw.store.map_or_else(|| PathBuf::from(DEFAULT_STORE_DIR), |s| s.dir));
-        // The store is opened only for the relay (the mail outbox) and SIEM queues.
-        let store_used = relay.is_some() || siem.is_some();
-        if store_used {
-            let key = if has_store { KeyPath::root().key("store").key("dir") } else { KeyPath::root() };
-            self.writable(key, &store_dir, writable::check_dir);
-        }
-        self.writable(KeyPath::root().key("plugins").key("cache_dir"), &plugins.cache_dir, writable::check_dir);
-        if let Some(proxy) = &local_proxy {
-            let key = KeyPath::root().key("local_proxy");
-            self.writable(key.key("audit_log"), &proxy.audit_log, writable::check_file);
-            if let local_proxy::CertificateSource::SelfSigned { dir } = &proxy.certificate {
-                self.writable(key.key("tls_dir"), dir, writable::check_dir);
-            }
-        }
         Some(Config {
             file: file.to_path_buf(),
             connector,
@@ -508,10 +500,27 @@ impl Validator<'_> {
             admin,
             local_proxy,
             siem,
-            store_dir,
+            store_dir: base.join(raw.store.map_or_else(|| PathBuf::from(DEFAULT_STORE_DIR), |s| s.dir)),
             mail: self.mail(raw.mail),
             warnings: Vec::new(),
         })
+    }
+
+    /// Warns about each place the connector writes (the store when it is used, the plugin cache,
+    /// the local proxy's audit log and certificate folder) that this process cannot write.
+    fn writable_paths(&mut self, config: &Config) {
+        // The store is opened only for the relay (the mail outbox) and SIEM queues.
+        if config.relay.is_some() || config.siem.is_some() {
+            self.writable(KeyPath::root().key("store").key("dir"), &config.store_dir, writable::check_dir);
+        }
+        self.writable(KeyPath::root().key("plugins").key("cache_dir"), &config.plugins.cache_dir, writable::check_dir);
+        if let Some(proxy) = &config.local_proxy {
+            let key = KeyPath::root().key("local_proxy");
+            self.writable(key.key("audit_log"), &proxy.audit_log, writable::check_file);
+            if let local_proxy::CertificateSource::SelfSigned { dir } = &proxy.certificate {
+                self.writable(key.key("tls_dir"), dir, writable::check_dir);
+            }
+        }
     }
 
     /// Warns when `check` says the connector could not write `path`: the service would fail
