@@ -99,7 +99,7 @@ impl Dispatcher {
         let deadline = started + task.deadline;
         let mut known = Vec::new();
         let outcome = tokio::time::timeout_at(deadline.into(), self.route(task, deadline, inventory, &mut known)).await;
-        let result = self.finished(outcome, known, || {
+        let result = self.finished(outcome, deadline, known, || {
             format!("{} did not finish within its deadline of {:?}", task.kind.name(), task.deadline)
         });
         let code = result.as_ref().map_or_else(|e| e.code, |_| "ok");
@@ -118,7 +118,7 @@ impl Dispatcher {
         let mut known = Vec::new();
         let outcome =
             tokio::time::timeout_at(deadline.into(), self.send_now(instance, message, deadline, &mut known)).await;
-        self.finished(outcome, known, || format!("the mail backend `{instance}` did not answer in time"))
+        self.finished(outcome, deadline, known, || format!("the mail backend `{instance}` did not answer in time"))
     }
 
     /// A task's (or a mail's) outcome as the cloud may see it: out of time becomes
@@ -126,11 +126,11 @@ impl Dispatcher {
     fn finished(
         &self,
         outcome: Result<Result<Box<RawValue>, TaskError>, tokio::time::error::Elapsed>,
+        deadline: Instant,
         known: Vec<(Kind, String)>,
         late: impl FnOnce() -> String,
     ) -> Result<Box<RawValue>, TaskError> {
-        let result = outcome.unwrap_or_else(|_| Err(TaskError::new("deadline-exceeded", late())));
-        result.map_err(|mut error| {
+        out_of_time(outcome, deadline, Instant::now(), late).map_err(|mut error| {
             error.message = self.filter.scrubber(known).scrub(&error.message).into_owned();
             error
         })
@@ -406,6 +406,25 @@ fn store_error(error: &StoreError) -> TaskError {
     }
 }
 
+/// Work that ran out of its time, whichever way it noticed, is `deadline-exceeded`: the task's
+/// timer fired, or a plugin's `timeout` came back at or after the deadline — its HTTP waits end
+/// there (capabilities::http caps them), so that and the timer are one event, and which of the
+/// two wins the race must not change the code the cloud sees.
+fn out_of_time(
+    outcome: Result<Result<Box<RawValue>, TaskError>, tokio::time::error::Elapsed>,
+    deadline: Instant,
+    now: Instant,
+    late: impl FnOnce() -> String,
+) -> Result<Box<RawValue>, TaskError> {
+    match outcome {
+        Err(_) => Err(TaskError::new("deadline-exceeded", late())),
+        Ok(Err(error)) if error.code == "timeout" && now >= deadline => {
+            Err(TaskError::new("deadline-exceeded", error.message))
+        }
+        Ok(result) => result,
+    }
+}
+
 fn lookup_error(error: LookupError) -> TaskError {
     TaskError::new("unknown-instance", error.to_string())
 }
@@ -522,4 +541,22 @@ struct InstanceStatus {
     /// Why the last version offered was refused (the one named by `plugin_sha256` serves).
     #[serde(skip_serializing_if = "Option::is_none")]
     refused: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_timeout_at_the_deadline_is_the_deadline() {
+        let deadline = Instant::now();
+        let timeout = || Ok(Err(TaskError::new("timeout", "timed out")));
+        let code = |result: Result<Box<RawValue>, TaskError>| result.err().map(|e| e.code);
+        let late = || "late".to_string();
+        assert_eq!(code(out_of_time(timeout(), deadline, deadline, late)), Some("deadline-exceeded"));
+        let before = deadline - std::time::Duration::from_millis(5);
+        assert_eq!(code(out_of_time(timeout(), deadline, before, late)), Some("timeout"), "the UEM's own timeout");
+        let not_found = Ok(Err(TaskError::new("not-found", "no such device")));
+        assert_eq!(code(out_of_time(not_found, deadline, deadline, late)), Some("not-found"), "a real answer");
+    }
 }
